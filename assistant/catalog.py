@@ -1,0 +1,145 @@
+"""The catalog: what was ingested (documents, sources, sentences with embeddings, chunks) in SQLite.
+
+A document counts as indexed only once its catalog transaction commits, which happens after
+its chunks are in the vector store; so a killed ingest leaves, at worst, orphan vectors that
+the next ingest removes, never a half-indexed document.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .types import Chunk, Document, Sentence
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sentences (
+    doc_id TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    embedding BLOB NOT NULL, PRIMARY KEY (doc_id, idx));
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+CREATE INDEX IF NOT EXISTS sources_doc ON sources (doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    path: str
+    doc_id: str
+    size: int
+    mtime_ns: int
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # meta
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # reads
+    def doc_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
+
+    def sources(self) -> dict[str, SourceRecord]:
+        rows = self._db.execute("SELECT path, doc_id, size, mtime_ns FROM sources")
+        return {r[0]: SourceRecord(*r) for r in rows}
+
+    def load_documents(self) -> list[Document]:
+        """Every document with its sentences (text sliced from the document at its offsets)."""
+        docs: dict[str, Document] = {}
+        for doc_id, title, source, text in self._db.execute(
+                "SELECT doc_id, title, source, text FROM documents ORDER BY rowid"):
+            docs[doc_id] = Document(doc_id=doc_id, title=title, source=source, text=text)
+        for doc_id, idx, start, end in self._db.execute(
+                "SELECT doc_id, idx, start, end FROM sentences ORDER BY doc_id, idx"):
+            doc = docs.get(doc_id)
+            if doc is not None:
+                doc.sentences.append(Sentence(doc_id, idx, start, end, doc.text[start:end]))
+        return list(docs.values())
+
+    def load_sentence_embeddings(self, dim: int) -> dict[tuple[str, int], np.ndarray]:
+        out = {}
+        for doc_id, idx, blob in self._db.execute("SELECT doc_id, idx, embedding FROM sentences"):
+            out[(doc_id, idx)] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return out
+
+    def load_chunks(self) -> list[tuple[str, str, int, int, int]]:
+        return self._db.execute(
+            "SELECT chunk_id, doc_id, first, last, n_tokens FROM chunks ORDER BY rowid").fetchall()
+
+    def counts(self) -> dict[str, int]:
+        return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("documents", "sources", "sentences", "chunks")}
+
+    # writes: each is one transaction
+    def add_document(self, doc: Document, chunks: list[Chunk], sentence_vectors: np.ndarray) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)",
+                             (doc.doc_id, doc.title, doc.source, doc.text))
+            self._db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc.doc_id,))
+            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+            self._db.executemany(
+                "INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
+                [(s.doc_id, s.index, s.start, s.end, np.asarray(v, np.float32).tobytes())
+                 for s, v in zip(doc.sentences, sentence_vectors, strict=True)])
+            self._db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
+                [(c.chunk_id, c.doc_id, c.first_sentence, c.last_sentence, c.n_tokens)
+                 for c in chunks])
+
+    def remove_document(self, doc_id: str) -> None:
+        with self._transaction():
+            for table in ("documents", "sentences", "chunks", "sources"):
+                self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+
+    def set_source(self, record: SourceRecord) -> None:
+        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
+                         (record.path, record.doc_id, record.size, record.mtime_ns))
+
+    def remove_source(self, path: str) -> None:
+        self._db.execute("DELETE FROM sources WHERE path = ?", (path,))
+
+    def clear(self) -> None:
+        with self._transaction():
+            for table in ("documents", "sentences", "chunks", "sources", "meta"):
+                self._db.execute(f"DELETE FROM {table}")
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self):
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb):
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

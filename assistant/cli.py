@@ -1,0 +1,125 @@
+"""The `assistant` command: ingest, ask, chat, eval. Parses input, calls the library, prints the Answer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import AssistantError, SettingsError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", action="append", type=Path, metavar="DIR",
+                   help="article folder or file (repeatable; default: the project's corpus/)")
+    p.add_argument("--index-dir", type=Path, metavar="DIR", help="where the index lives")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set top_k=8")
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"--set takes KEY=VALUE, got {pair!r}.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _assistant(args, *, ingest: bool = True):
+    from .assistant import Assistant
+
+    return Assistant(args.corpus, args.index_dir, ingest=ingest, **parse_overrides(args.set))
+
+
+def format_answer(answer) -> str:
+    """The answer text, then its numbered sources, as plain terminal text."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"  [{c.marker}] {c.title} (sentence {c.sentence_id}, chars {c.start}-{c.end})")
+            lines.append(f"      {c.text}")
+    return "\n".join(lines)
+
+
+def cmd_ingest(args) -> int:
+    from .assistant import Assistant
+
+    bot = Assistant(args.corpus, args.index_dir, ingest=False, **parse_overrides(args.set))
+    report = bot.ingest(rebuild=args.rebuild, progress=True)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    for dup, first in report.duplicates:
+        print(f"skipped {dup}: same text as {first}", file=sys.stderr)
+    print(f"{report.summary()}; {len(bot.documents())} articles indexed in {bot.index_path}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    bot = _assistant(args)
+    answer = bot.ask(" ".join(args.question))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0 if answer.error is None else 2
+
+
+def cmd_chat(args) -> int:
+    bot = _assistant(args)
+    history: list[dict[str, str]] = []
+    print(f"{len(bot.documents())} articles loaded. Ask a question (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        answer = bot.ask(question, history=history)
+        print(format_answer(answer))
+        print()
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text}]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ingest", help="index the corpus (incremental)")
+    _add_common(p)
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("ask", help="answer one question")
+    _add_common(p)
+    p.add_argument("question", nargs="+")
+    p.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("chat", help="interactive questions with follow-ups")
+    _add_common(p)
+    p.set_defaults(func=cmd_chat)
+    try:
+        from .evaluation import register
+    except ImportError:  # the evaluation package is optional at import time
+        register = None
+    if register is not None:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (AssistantError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

