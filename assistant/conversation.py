@@ -70,7 +70,8 @@ def condense(question: str, history: list[dict[str, str]]) -> str:
             rewritten = _PERSON_PRONOUN.sub(lambda m: _possessive(names[0], m.group()), rewritten,
                                             count=1)
     if _PLACE_REF.search(rewritten):
-        places = _entities(last_user)[1] + _entities(last_bot)[1]
+        # The answer's lead ("Yevlakh — “...”") names the place best, then the question's words.
+        places = _entities(_lead(last_bot))[1] + _entities(last_user)[1] + _entities(last_bot)[1]
         if places:
             rewritten = _PLACE_REF.sub(f"in {places[0]}" if "there" in rewritten.lower()
                                        else places[0], rewritten, count=1)
@@ -81,6 +82,10 @@ def condense(question: str, history: list[dict[str, str]]) -> str:
         if topic:
             rewritten = f"{question.rstrip(' ?')} ({topic})?"
     return rewritten
+
+
+def _lead(answer: str) -> str:
+    return _QUOTE.split(answer)[0] if _QUOTE.search(answer) else ""
 
 
 def _person_names(text: str) -> list[str]:

@@ -58,7 +58,7 @@ def is_boilerplate(line: str) -> bool:
     # A story sentence that merely starts with "Share" or "Like" ends like a sentence;
     # a call to action names a platform or is a short fragment.
     return bool(_PLATFORM.search(line)) or (
-        len(words) <= 8 and not re.search(r"[.?!\"\u201d\u2019]\s*$", line))
+        len(words) <= 8 and not re.search(r"[.?\"\u201d\u2019]\s*$", line))
 
 
 def clean_line(line: str) -> str:
@@ -178,7 +178,9 @@ def html_to_text(html: str) -> str:
     title = (meta.title if meta and meta.title else "") or _first_tag(html, "h1")
     if not body.strip():
         raise BadFile("no article text found in the HTML")
-    if title and not body.lstrip().startswith(title):
+    # trafilatura puts one paragraph a line; the cleaner reads blank lines as paragraph breaks.
+    body = "\n\n".join(line for line in body.split("\n") if line.strip())
+    if title and body.split("\n", 1)[0].strip() != title:
         body = f"{title}\n\n{body}"
     return body
 

@@ -1,0 +1,171 @@
+"""The answer engine end to end: real model, real Chroma, the public API contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from assistant import Answer, Assistant, Citation
+from assistant.catalog import Catalog
+from conftest import DATA, SEED
+
+pytestmark = pytest.mark.integration
+
+
+def test_answer_contract(bot):
+    answer = bot.ask("How many ethnic Armenians live in Nagorno-Karabakh?")
+    assert isinstance(answer, Answer)
+    assert isinstance(answer.text, str) and isinstance(answer.abstained, bool)
+    assert not answer.abstained
+    assert "120,000" in answer.text
+    assert answer.citations and all(isinstance(c, Citation) for c in answer.citations)
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        assert f"[{c.marker}]" in answer.text
+        assert isinstance(c.sentence_id, int) and isinstance(c.score, float)
+    data = answer.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert {"text", "citations", "abstained", "timings"} <= set(data)
+    assert data["timings"]["total_ms"] > 0
+
+
+def test_every_citation_is_the_exact_sentence_of_its_document(bot):
+    docs = {d.doc_id: d for d in bot.documents()}
+    for q in ["Who accused Azerbaijan of ethnic cleansing?", "How long is the harbour bridge?",
+              "Where did protesters clash with police?"]:
+        answer = bot.ask(q)
+        assert answer.citations, q
+        for c in answer.citations:
+            doc = docs[c.doc_id]
+            assert doc.text[c.start:c.end] == c.text
+            assert doc.sentences[c.sentence_id].text == c.text
+            assert c.title == doc.title
+
+
+def test_citations_name_the_right_article(bot):
+    bridge = bot.ask("How much did the bridge cost?")
+    assert not bridge.abstained and "410 million euros" in bridge.text
+    assert {c.title for c in bridge.citations} == {"Valmora Opens Harbour Bridge After Six Years of Work"}
+    karabakh = bot.ask("Who proposed talks in Yevlakh?")
+    assert {c.title for c in karabakh.citations} == {
+        "Azerbaijan Escalates Military Presence, Initiates Operation in Nagorno-Karabakh"}
+
+
+def test_the_answer_leads_with_the_key_phrase(bot):
+    answer = bot.ask("How far is Yevlakh from Khankendi?")
+    assert answer.text.lower().startswith("approximately 60 miles")
+
+
+@pytest.mark.parametrize("question", [
+    "Who won the 2022 football World Cup?",
+    "What is a good recipe for banana bread?",
+])
+def test_off_topic_questions_are_declined_without_citations(bot, question):
+    answer = bot.ask(question)
+    assert answer.abstained and answer.citations == []
+    assert "do not say" in answer.text
+    assert "Valmora Opens Harbour Bridge" in answer.text  # says what the articles do cover
+
+
+def test_follow_up_uses_the_history(bot):
+    history = [{"role": "user", "content": "Who is the prime minister of Armenia?"}]
+    first = bot.ask(history[0]["content"])
+    history.append({"role": "assistant", "content": first.text})
+    answer = bot.ask("What did he accuse Azerbaijan of?", history=history)
+    assert "Pashinyan" in answer.standalone_question
+    assert "ethnic cleansing" in answer.text
+
+
+@pytest.mark.parametrize("question, fragment", [
+    ("", "Please type a question"),
+    ("   \n\t ", "Please type a question"),
+    ("x" * 50_000, "characters long"),
+    (None, "as text"),
+])
+def test_unusable_questions_get_a_message_not_a_crash(bot, question, fragment):
+    answer = bot.ask(question)
+    assert answer.abstained and answer.citations == [] and answer.error
+    assert fragment in answer.text
+
+
+def test_odd_characters_do_not_crash(bot):
+    for q in ["\ud800 how many?", "\x00\x07 who?", "مرحبا كم عدد", "🙂🙂 how many Armenians? 🙂"]:
+        assert isinstance(bot.ask(q).text, str)
+
+
+def test_article_filter_restricts_sources(bot):
+    bridge_id = next(d.doc_id for d in bot.documents() if d.title.startswith("Valmora"))
+    answer = bot.ask("Who accused Azerbaijan of ethnic cleansing?", doc_ids=[bridge_id])
+    assert all(c.doc_id == bridge_id for c in answer.citations)
+    assert all(p.doc_id == bridge_id for p in answer.passages)
+
+
+def _counts(index_dir):
+    cat = Catalog(index_dir / "catalog.sqlite3")
+    try:
+        return cat.counts()
+    finally:
+        cat.close()
+
+
+def test_ingest_is_incremental_and_idempotent(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / "seed.txt")
+    bridge = corpus / "bridge.txt"
+    shutil.copy(DATA / "articles" / "harbour-bridge.txt", bridge)
+    bot = Assistant.from_corpus(corpus, index_dir=index)
+    assert len(bot.last_ingest.added) == 2
+    before = _counts(index)
+    chroma_before = bot.store.count()
+
+    again = Assistant.from_corpus(corpus, index_dir=index)  # unchanged corpus: writes nothing
+    assert again.last_ingest.added == [] and again.last_ingest.removed == []
+    assert again.last_ingest.unchanged == 2
+    assert _counts(index) == before and again.store.count() == chroma_before
+
+    bridge.write_text(bridge.read_text().replace("410 million euros", "455 million euros"))
+    changed = again.ingest()
+    assert len(changed.added) == 1 and len(changed.removed) == 1
+    assert "455 million euros" in again.ask("How much did the bridge cost?").text
+    assert _counts(index) == before
+
+    bridge.unlink()
+    gone = again.ingest()
+    assert len(gone.removed) == 1
+    assert len(again.documents()) == 1
+    assert again.store.count() < chroma_before
+    assert all(c.doc_id != changed.added[0] for c in again.ask("How much did the bridge cost?").citations)
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / "seed.txt")
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" * 100)
+    (corpus / "latin1.md").write_bytes("Caf\u00e9 news\n\nIt was a caf\u00e9.".encode("latin-1"))
+    (corpus / "copy.txt").write_bytes(SEED.read_bytes())
+    bot = Assistant.from_corpus(corpus, index_dir=tmp_path / "index")
+    reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in bot.last_ingest.skipped}
+    assert set(reasons) == {"empty.txt", "image.txt", "latin1.md"}
+    assert "empty" in reasons["empty.txt"] and "binary" in reasons["image.txt"]
+    assert "UTF-8" in reasons["latin1.md"]
+    assert len(bot.documents()) == 1  # the duplicate is one document
+    assert len(bot.last_ingest.duplicates) == 1
+
+
+def test_opening_an_index_built_with_another_model_is_refused(tmp_path):
+    from assistant.errors import IndexUnusable
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DATA / "articles" / "harbour-bridge.txt", corpus / "b.txt")
+    Assistant.from_corpus(corpus, index_dir=tmp_path / "index")
+    cat = Catalog(tmp_path / "index" / "catalog.sqlite3")
+    cat.set_meta("embedding_model", "some-other-model|768")
+    cat.close()
+    with pytest.raises(IndexUnusable, match="some-other-model.*assistant ingest --rebuild"):
+        Assistant.from_corpus(corpus, index_dir=tmp_path / "index")

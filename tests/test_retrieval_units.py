@@ -1,0 +1,98 @@
+"""Pure parts of retrieval and answering: rank fusion, question analysis, follow-up rewriting."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering import analysis
+from assistant.conversation import condense, normalise_history
+from assistant.retrieval import reciprocal_rank_fusion
+from assistant.text import content_terms, stem
+
+
+def test_rrf_rewards_agreement_between_rankings():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
+    ids = [i for i, _ in fused]
+    assert ids[0] == "b"  # ranked by both
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+    assert set(ids) == {"a", "b", "c", "d"}
+
+
+def test_rrf_with_one_ranking_keeps_its_order():
+    assert [i for i, _ in reciprocal_rank_fusion([["x", "y", "z"]])] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many ethnic Armenians live there?", analysis.NUMBER),
+    ("how far is Yevlakh from the capital", analysis.NUMBER),
+    ("When did the operation begin?", analysis.DATE),
+    ("Who accused Azerbaijan of ethnic cleansing?", analysis.PERSON),
+    ("Where did protesters clash with police?", analysis.PLACE),
+    ("What did Baku demand?", analysis.OTHER),
+])
+def test_answer_type(question, kind):
+    assert analysis.answer_type(question) == kind
+
+
+def test_key_phrase_picks_the_number_near_the_question_words():
+    s = ("The Nagorno-Karabakh region houses approximately 120,000 ethnic Armenians in addition "
+         "to almost 500 civilians relocated by Russian soldiers.")
+    q = "How many ethnic Armenians live in the region?"
+    assert analysis.key_phrase(analysis.NUMBER, s, set(content_terms(q)), stem) == \
+        "approximately 120,000 ethnic Armenians"
+
+
+def test_key_phrase_skips_what_the_question_already_says():
+    s = "Mayor Elena Ruiz cut the ribbon while Tomas Varga watched."
+    q = "Who watched while Mayor Elena Ruiz cut the ribbon?"
+    assert analysis.key_phrase(analysis.PERSON, s, set(content_terms(q)), stem) == "Tomas Varga"
+
+
+def test_multi_part_questions_are_split():
+    assert analysis.split_parts("When did it open and how much did it cost?") == [
+        "When did it open", "how much did it cost?"]
+    assert analysis.split_parts("Where do Armenians and Azerbaijanis live?") == [
+        "Where do Armenians and Azerbaijanis live?"]
+
+
+def test_stemming_meets_plural_and_tense():
+    assert stem("troops") == stem("troop")
+    assert stem("talks") == stem("talk")
+    assert stem("killed") == stem("kill")
+
+
+HISTORY = [
+    {"role": "user", "content": "Who is the prime minister of Armenia?"},
+    {"role": "assistant", "content": "Nikol Pashinyan \u2014 \u201cThis intention provoked an "
+                                     "accusation from Armenian Prime Minister Nikol Pashinyan.\u201d [1]"},
+]
+
+
+def test_person_pronoun_takes_the_latest_name():
+    assert condense("What did he accuse Azerbaijan of?", HISTORY) == \
+        "What did Nikol Pashinyan accuse Azerbaijan of?"
+
+
+def test_place_reference_takes_the_latest_place():
+    history = [{"role": "user", "content": "What town did Azerbaijan propose for talks?"},
+               {"role": "assistant", "content": "Yevlakh \u2014 \u201c...\u201d [1]"}]
+    assert "Yevlakh" in condense("How far is that town from the capital?", history)
+
+
+def test_other_follow_ups_borrow_the_previous_topic():
+    history = [{"role": "user", "content": "What happened at the Lachin corridor?"},
+               {"role": "assistant", "content": "..."}]
+    assert "Lachin corridor" in condense("Why did they block it?", history)
+
+
+def test_fresh_question_is_left_alone():
+    assert condense("How many people live in Stepanakert?", HISTORY) == \
+        "How many people live in Stepanakert?"
+    assert condense("Who is he?", []) == "Who is he?"
+
+
+def test_gradio_history_formats_are_both_accepted():
+    browser = [{"role": "user", "content": [{"type": "text", "text": "hi"}], "metadata": None},
+               {"role": "assistant", "content": "hello"}, {"role": "system", "content": "x"}, "junk"]
+    assert normalise_history(browser) == [{"role": "user", "content": "hi"},
+                                          {"role": "assistant", "content": "hello"}]
