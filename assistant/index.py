@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class CorpusIndex:
         n = max(1, len(self.sentences))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unseen_idf = math.log(1 + n)
+        self._vocab_by_initial: dict[str, list[str]] = {}
+        for t in self.idf:
+            self._vocab_by_initial.setdefault(t[:1], []).append(t)
         self._bm25 = None
         if chunks:
             import bm25s
@@ -54,6 +58,14 @@ class CorpusIndex:
     def load(cls, catalog: Catalog, dim: int) -> CorpusIndex:
         chunks = [ChunkRef(cid, doc, first, last) for cid, doc, first, last, _ in catalog.load_chunks()]
         return cls(catalog.load_documents(), catalog.load_sentence_embeddings(dim), chunks, dim)
+
+    def correct(self, term: str) -> str:
+        """A question word the articles lack, mapped to a close article word ('azerbaijian')."""
+        if term in self.idf or len(term) < 5:
+            return term
+        close = difflib.get_close_matches(term, self._vocab_by_initial.get(term[:1], ()), n=1,
+                                          cutoff=0.84)
+        return close[0] if close else term
 
     def chunk_text(self, chunk: ChunkRef) -> str:
         doc = self.documents[chunk.doc_id]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import SEED
+
 from assistant.chunking import chunk_document, count_tokens
 from assistant.documents import build_document, load_file
-from conftest import SEED
 
 
 def _seed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SEED
 
 from assistant.documents import (
     BadFile,
@@ -13,7 +14,6 @@ from assistant.documents import (
     load_file,
     markdown_to_text,
 )
-from conftest import SEED
 
 
 @pytest.mark.parametrize("line", [

@@ -6,10 +6,10 @@ import json
 import shutil
 
 import pytest
+from conftest import DATA, SEED
 
 from assistant import Answer, Assistant, Citation
 from assistant.catalog import Catalog
-from conftest import DATA, SEED
 
 pytestmark = pytest.mark.integration
 

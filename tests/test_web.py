@@ -10,10 +10,10 @@ import time
 import urllib.request
 
 import pytest
+from conftest import ROOT
 
 from assistant.types import Answer, Citation
 from assistant.web import escape, render_answer
-from conftest import ROOT
 
 
 def test_article_text_never_renders_as_markup():

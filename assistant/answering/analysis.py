@@ -9,7 +9,8 @@ NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|far|long|old|big|large|high|tall)\b|\b(what|which) (number|percentage|"
     r"share|proportion|amount|distance|population|size|figure|total)\b|\bhow many\b", re.I)
-_DATE_Q = re.compile(r"\bwhen\b|\b(what|which) (year|day|date|month|time)\b|\bsince when\b", re.I)
+_DATE_Q = re.compile(r"\bwhen\b|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
+                     r"|\bsince when\b|\bhow long ago\b", re.I)
 _PERSON_Q = re.compile(r"\bwho(m|se)?\b|\b(what|which) (official|minister|leader|person|president|"
                        r"spokesperson|spokesman|spokeswoman|man|woman)\b|\bname of the\b", re.I)
 _PLACE_Q = re.compile(r"\bwhere\b|\b(what|which) (city|town|village|country|region|place|"

@@ -10,6 +10,7 @@ under the calibrated threshold.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +20,24 @@ from ..text import content_terms, stem
 from ..types import Citation, Passage, Sentence
 from . import analysis
 
-# Weights of the sentence score, fitted on the development questions (see evals/README.md).
-W_DENSE, W_LEXICAL, W_TYPE, W_RANK, W_MISSING = 0.55, 0.45, 0.08, 0.04, 0.25
-# A further sentence is cited for the same part only when it scores this close to the best.
-SECOND_SENTENCE_RATIO = 0.92
+
+@dataclass(frozen=True)
+class Scoring:
+    """Weights of the sentence score, fitted on the development questions (evals/tune.py)."""
+
+    dense: float = 0.7
+    lexical: float = 0.3
+    typed: float = 0.0
+    rank: float = 0.04
+    missing_named: float = 1.0
+    missing_common: float = 0.15
+    title: float = 0.3
+    context: float = 0.3
+    # A further sentence is cited for the same part only when it scores this close to the best.
+    second_ratio: float = 0.92
+    second_window: int = 2
+
+_NAMED = re.compile(r"\b[A-Z][\w'’-]+")
 
 
 @dataclass
@@ -31,6 +46,12 @@ class Scored:
     score: float
     dense: float
     lexical: float
+    typed: float
+    rank: int
+    missing_named: float
+    missing_common: float
+    is_title: bool
+    context: float = 0.0
 
 
 @dataclass
@@ -46,8 +67,10 @@ class Draft:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, index: CorpusIndex, *, threshold: float, max_citations: int):
+    def __init__(self, index: CorpusIndex, *, threshold: float, max_citations: int,
+                 scoring: Scoring | None = None):
         self.index = index
+        self.weights = scoring or Scoring()
         self.threshold = threshold
         self.max_citations = max_citations
 
@@ -62,7 +85,7 @@ class ExtractiveAnswerer:
         confidences = []
         for i, part in enumerate(parts):
             qv = vectors[i] if vectors else question_vector
-            ranked = self.score(part, qv, candidates, passages)
+            ranked = self.rank(self.features(part, qv, candidates))
             if not ranked:
                 continue
             best = ranked[0]
@@ -70,9 +93,10 @@ class ExtractiveAnswerer:
             if best.score < self.threshold:
                 continue
             picks = [best] + [s for s in ranked[1:3]
-                              if s.score >= best.score * SECOND_SENTENCE_RATIO
+                              if s.score >= best.score * self.weights.second_ratio
                               and s.sentence.doc_id == best.sentence.doc_id
-                              and abs(s.sentence.index - best.sentence.index) <= 2]
+                              and abs(s.sentence.index - best.sentence.index)
+                              <= self.weights.second_window]
             for s in picks[: 1 if len(parts) > 1 else 2]:
                 if all(s.sentence.key != c.sentence.key for _, c in chosen):
                     chosen.append((part, s))
@@ -96,26 +120,46 @@ class ExtractiveAnswerer:
 
     def score(self, question: str, qv: np.ndarray, candidates: list[tuple[Sentence, int]],
               passages: list[Passage]) -> list[Scored]:
-        terms = set(content_terms(question))
-        idf = self.index.idf
-        weights = {t: idf.get(t, self.index.unseen_idf) for t in terms}
+        return self.rank(self.features(question, qv, candidates))
+
+    def features(self, question: str, qv: np.ndarray,
+                 candidates: list[tuple[Sentence, int]]) -> list[Scored]:
+        """Each candidate with its (weight-free) features; `rank` turns them into scores."""
+        index = self.index
+        named = {stem(w.lower()) for w in _NAMED.findall(question[1:])}
+        terms = {index.correct(t) for t in content_terms(question)}
+        weights = {t: index.idf.get(t, index.unseen_idf) for t in terms}
         total = sum(weights.values()) or 1.0
-        # Words of the question that no article sentence contains at all: a sign the articles
-        # do not cover what is asked (a casualty count, a name they never mention).
-        missing = sum(w for t, w in weights.items() if t not in idf) / total
+        # Words of the question that no article contains at all are a sign the articles do not
+        # cover what is asked; a missing name (Brazil, a minister's name) is the strongest sign.
+        missing_named = sum(w for t, w in weights.items() if t not in index.idf and t in named)
+        missing_common = sum(w for t, w in weights.items() if t not in index.idf and t not in named)
         kind = analysis.answer_type(question)
-        rows = [self.index.sentence_row[(s.doc_id, s.index)] for s, _ in candidates]
-        dense = self.index.sentence_matrix[rows] @ qv
+        rows = [index.sentence_row[(s.doc_id, s.index)] for s, _ in candidates]
+        dense = index.sentence_matrix[rows] @ qv
         out = []
-        for (s, rank), d in zip(candidates, dense, strict=True):
-            s_terms = self.index.sentence_terms[self.index.sentence_row[(s.doc_id, s.index)]]
+        for (s, rank), d, row in zip(candidates, dense, rows, strict=True):
+            s_terms = index.sentence_terms[row]
             lexical = sum(w for t, w in weights.items() if t in s_terms) / total
-            typed = 1.0 if kind != analysis.OTHER and analysis.spans_of(kind, s.text) else 0.0
-            score = (W_DENSE * float(d) + W_LEXICAL * lexical + W_TYPE * typed
-                     + W_RANK / (1 + rank) - W_MISSING * missing)
-            out.append(Scored(s, score, float(d), lexical))
-        out.sort(key=lambda x: -x.score)
+            # A sentence that continues the previous one ("Assets targeted ranged from ...")
+            # borrows the question words its predecessor holds.
+            prev = index.sentence_terms[row - 1] if s.index > 1 else frozenset()
+            context = sum(w for t, w in weights.items() if t in prev and t not in s_terms) / total
+            typed = 0.0
+            if kind != analysis.OTHER:
+                typed = 1.0 if analysis.key_phrase(kind, s.text, terms, stem) else -1.0
+            out.append(Scored(s, 0.0, float(d), lexical, typed, rank, missing_named / total,
+                              missing_common / total, s.index == 0, context))
         return out
+
+    def rank(self, scored: list[Scored]) -> list[Scored]:
+        w = self.weights
+        for x in scored:
+            x.score = (w.dense * x.dense + w.lexical * x.lexical + w.typed * x.typed
+                       + w.rank / (1 + x.rank) - w.missing_named * x.missing_named
+                       - w.missing_common * x.missing_common - w.title * x.is_title
+                       + w.context * x.context)
+        return sorted(scored, key=lambda x: -x.score)
 
     def _compose(self, question: str, chosen: list[tuple[str, Scored]], confidence: float) -> Draft:
         citations, pieces = [], []
