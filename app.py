@@ -1,4 +1,8 @@
-"""Start the web chat on the project's corpus (embedded Chroma, bundled model, no LLM)."""
+"""Start the web chat on the project's corpus plus an uploads folder (embedded Chroma, bundled model, no LLM).
+
+Bound to 127.0.0.1 unless GRADIO_SERVER_NAME says otherwise; ASSISTANT_CORPUS_DIR and
+ASSISTANT_DATA_DIR choose the articles and where the index and uploaded articles live.
+"""
 
 import os
 

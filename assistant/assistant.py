@@ -129,8 +129,9 @@ class Assistant:
         standalone = state["standalone"]
         parts = split_parts(standalone)
         part_vectors = [self.embedder.query(p) for p in parts] if len(parts) > 1 else None
+        said = " ".join(t["content"] for t in state["history"] if t["role"] == "assistant")
         draft = self.answerer.answer(standalone, self.embedder.query(standalone), state["passages"],
-                                     part_vectors)
+                                     part_vectors, said)
         state["timings"]["answer_ms"] = _ms(t)
         return Answer(question=state["question"], text=draft.text, citations=draft.citations,
                       abstained=draft.abstained, standalone_question=standalone,

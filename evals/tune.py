@@ -39,30 +39,31 @@ def main() -> None:
         passages = bot._retrieve_step(state)
         parts = split_parts(standalone)
         vectors = [bot.embedder.query(p) for p in parts] if len(parts) > 1 else None
-        prepared.append((q, standalone, bot.embedder.query(standalone), passages, vectors))
+        said = " ".join(t["content"] for t in q.history if t["role"] == "assistant")
+        prepared.append((q, standalone, bot.embedder.query(standalone), passages, vectors, said))
 
     # Features do not depend on the weights: compute them once per (question part, candidates).
     memo: dict = {}
     features = bot.answerer.features
 
-    def cached_features(part, qv, candidates):
-        key = (part, tuple(s.key for s, _ in candidates))
+    def cached_features(part, qv, candidates, said=""):
+        key = (part, said, tuple(s.key for s, _ in candidates))
         if key not in memo:
-            memo[key] = features(part, qv, candidates)
+            memo[key] = features(part, qv, candidates, said)
         return memo[key]
 
     bot.answerer.features = cached_features
     grid = itertools.product([0.7], [0.3, 0.45], [0.0, 0.05], [0.04],
-                             [1.0], [0.0, 0.15], [0.3, 0.5], [0.3, 0.45, 0.6], [0.85, 0.92, 1.0],
-                             [2, 40])
+                             [1.0], [0.15], [0.3], [0.3, 0.45], [0.92],
+                             [2], [0.2], [(), ('person',), ('person', 'number'), ('person', 'number', 'date', 'place')], [0.7, 0.85])
     results = []
     for params in grid:
         bot.answerer.weights = Scoring(*params)
         for threshold in [x / 100 for x in range(4, 60, 2)]:
             bot.answerer.threshold = threshold
             verdicts = []
-            for q, standalone, qv, passages, vectors in prepared:
-                draft = bot.answerer.answer(standalone, qv, passages, vectors)
+            for q, standalone, qv, passages, vectors, said in prepared:
+                draft = bot.answerer.answer(standalone, qv, passages, vectors, said)
                 answer = Answer(question=q.question, text=draft.text, citations=draft.citations,
                                 abstained=draft.abstained, passages=passages)
                 verdicts.append(judge(q, answer, 0.0))
@@ -72,7 +73,7 @@ def main() -> None:
                          - 2 * max(0.0, m.false_abstention_rate - 0.08))
             results.append((objective, params + (threshold,), m))
     results.sort(key=lambda r: -r[0])
-    for objective, params, m in results[:12]:
+    for objective, params, m in results[:40]:
         print(f"{objective:.3f} w={params[:-1]} t={params[-1]:.2f} acc={m.answer_accuracy:.3f} "
               f"hit={m.citation_hit:.3f} prec={m.citation_precision:.3f} "
               f"abst={m.abstention_rate:.3f} false_abst={m.false_abstention_rate:.3f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -36,29 +37,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(two_article_corpus, tmp_path_factory):
+@contextlib.contextmanager
+def running_app(corpus, data_dir, timeout: float = 180):
+    """app.py on a free loopback port over `corpus`, with its index and uploads under `data_dir`."""
     port = _free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "ASSISTANT_CORPUS_DIR": str(two_article_corpus),
-           "ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("webdata"))}
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "ASSISTANT_CORPUS_DIR": str(corpus),
+           "ASSISTANT_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("app.py exited:\n" + proc.stdout.read())
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError("app.py exited:\n" + proc.stdout.read())
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError(f"app.py did not answer within {timeout:.0f} s")
+        yield url
+    finally:
+        proc.terminate()
         try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("app.py did not answer within 180 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(two_article_corpus, tmp_path_factory):
+    with running_app(two_article_corpus, tmp_path_factory.mktemp("webdata")) as url:
+        yield url
 
 
 @pytest.mark.integration
@@ -85,3 +97,75 @@ def test_server_binds_to_loopback_only(server):
                 if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
                     listening.append(addr)
     assert listening == ["0100007F"]  # 127.0.0.1 only, nothing on all interfaces
+
+
+def _doc():
+    from assistant.documents import build_document
+
+    paragraph = "It is 1.4 kilometres long. It cost $4 <script>x()</script>."
+    return build_document("Bridge <b>Opens</b>", [paragraph], source="t")
+
+
+def _cite(doc, index: int, marker: int) -> Citation:
+    s = doc.sentences[index]
+    return Citation(marker, doc.doc_id, doc.title, s.index, s.start, s.end, s.text, 0.9)
+
+
+def test_article_view_marks_cited_sentences_and_escapes_the_rest():
+    from assistant.web_render import render_article
+
+    doc = _doc()
+    out = render_article(doc, [_cite(doc, 2, 1)])
+    assert '<mark class="qa-mark" id="qa-mark-1" data-marker="1">' in out
+    assert "&lt;script&gt;x()&lt;/script&gt;" in out and "<script" not in out and "<b>" not in out
+    assert "&#36;4" in out  # no ${...} reaches the component's template
+
+
+def test_sources_panel_links_each_citation_to_its_mark():
+    from assistant.web_render import render_sources
+
+    doc = _doc()
+    answer = Answer(question="q", text="x [1]", citations=[_cite(doc, 1, 1)])
+    out = render_sources(answer, {doc.doc_id: doc})
+    assert 'data-target="qa-mark-1"' in out and 'id="qa-mark-1"' in out
+    abstained = render_sources(Answer(question="q", text="The articles do not say.", abstained=True),
+                               {doc.doc_id: doc}, {doc.doc_id: ["How long is it?"]})
+    assert "Not in the articles" in abstained and "Bridge &lt;b&gt;Opens&lt;/b&gt;" in abstained
+
+
+def test_number_of_sources_drops_later_citations_and_their_quotes():
+    from assistant.web_render import limit_citations
+
+    doc = _doc()
+    answer = Answer(question="q", text="\u201cA\u201d [1]\n\n\u201cB\u201d [2]",
+                    citations=[_cite(doc, 1, 1), _cite(doc, 2, 2)])
+    one = limit_citations(answer, 1)
+    assert one.text == "\u201cA\u201d [1]" and [c.marker for c in one.citations] == [1]
+    assert limit_citations(answer, 3) is answer
+
+
+def test_suggested_questions_come_from_the_article_itself():
+    from assistant.documents import load_file
+    from assistant.suggestions import candidate_questions, suggest
+
+    doc = load_file(ROOT / "tests" / "data" / "articles" / "harbour-bridge.txt", max_bytes=10**6)
+    questions = candidate_questions(doc)
+    assert "Who is Elena Ruiz?" in questions and "What happened in 2021?" in questions
+    assert any("how many residents" in q for q in questions)
+    assert questions == candidate_questions(doc)  # deterministic
+    assert suggest(doc, 2, answerable=lambda q: "Varga" in q) == ["What did Tomas Varga say?",
+                                                                 "Who is Tomas Varga?"]
+
+
+def test_upload_refuses_other_file_types_and_oversize_files_before_touching_the_index(tmp_path):
+    from assistant.web import add_article
+
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ")
+    message, doc = add_article(None, exe, tmp_path / "uploads")
+    assert doc is None and message.startswith("Could not add tool.exe: only article files")
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 1000)
+    message, doc = add_article(None, big, tmp_path / "uploads", max_bytes=100)
+    assert doc is None and "the limit is" in message
+    assert not (tmp_path / "uploads").exists()

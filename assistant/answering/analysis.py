@@ -11,7 +11,7 @@ _NUMBER_Q = re.compile(
     r"share|proportion|amount|distance|population|size|figure|total)\b|\bhow many\b", re.I)
 _DATE_Q = re.compile(r"\bwhen\b|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
                      r"|\bsince when\b|\bhow long ago\b", re.I)
-_PERSON_Q = re.compile(r"\bwho(m|se)?\b|\b(what|which) (official|minister|leader|person|president|"
+_PERSON_Q = re.compile(r"\bwhom?\b|\b(what|which) (official|minister|leader|person|president|"
                        r"spokesperson|spokesman|spokeswoman|man|woman)\b|\bname of the\b", re.I)
 _PLACE_Q = re.compile(r"\bwhere\b|\b(what|which) (city|town|village|country|region|place|"
                       r"location|capital|province|district|area|street)\b|\bin which\b", re.I)
@@ -40,6 +40,7 @@ DATE_SPAN = re.compile(
     rf"|(?:(?:the )?(?:past|last|next) )?(?:\w+ )?(?:days?|weeks?|months?|years?) (?:ago|earlier|later))\b")
 _CAP = r"[A-Z][\w'’-]+"
 NAME_SPAN = re.compile(rf"\b{_CAP}(?:\s+(?:{_CAP}|de|van|von|al|bin)){{1,5}}\b")
+_SINGLE_CAP = re.compile(rf"(?<![.!?]\s)\b{_CAP}")
 PLACE_SPAN = re.compile(rf"\b(?:in|at|near|from|to|of|outside)\s+(?:the\s+)?({_CAP}(?:[\s-]+{_CAP}){{0,2}})")
 
 
@@ -64,8 +65,11 @@ def spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
     if kind == DATE:
         return [m.span() for m in DATE_SPAN.finditer(sentence)]
     if kind == PERSON:
-        return [m.span() for m in NAME_SPAN.finditer(sentence) if m.start() > 0
-                or len(sentence[m.start():m.end()].split()) > 1]
+        # Full names, or a single proper noun inside the sentence (an agency, a capital).
+        spans = [m.span() for m in NAME_SPAN.finditer(sentence)]
+        spans += [m.span() for m in _SINGLE_CAP.finditer(sentence) if m.start() > 0
+                  and not any(a <= m.start() < b for a, b in spans)]
+        return spans
     if kind == PLACE:
         return [m.span(1) for m in PLACE_SPAN.finditer(sentence)]
     return []
@@ -77,7 +81,7 @@ def key_phrase(kind: str, sentence: str, question_terms: set[str], stem) -> str 
     lowered_q = question_terms
     for start, end in spans_of(kind, sentence):
         phrase = sentence[start:end].strip(" ,;:")
-        words = [stem(w.lower()) for w in re.findall(r"[\w'-]+", phrase)]
+        words = [stem(w.lower()) for w in re.findall(r"[^\W_]+", re.sub(r"['’]s\b", "", phrase))]
         if words and all(w in lowered_q for w in words):
             continue  # the question already says this: not the answer
         # Prefer spans near the words the question asks about.

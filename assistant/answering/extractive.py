@@ -36,6 +36,11 @@ class Scoring:
     # A further sentence is cited for the same part only when it scores this close to the best.
     second_ratio: float = 0.92
     second_window: int = 2
+    # Sentences the conversation already quoted rarely answer the follow-up.
+    repeat: float = 0.2
+    # Question kinds whose answer sentence must hold such a thing (a name for "who").
+    require_type: tuple[str, ...] = (analysis.PERSON,)
+    type_ratio: float = 0.85
 
 _NAMED = re.compile(r"\b[A-Z][\w'’-]+")
 
@@ -52,6 +57,7 @@ class Scored:
     missing_common: float
     is_title: bool
     context: float = 0.0
+    repeated: bool = False
 
 
 @dataclass
@@ -75,7 +81,8 @@ class ExtractiveAnswerer:
         self.max_citations = max_citations
 
     def answer(self, question: str, question_vector: np.ndarray, passages: list[Passage],
-               part_vectors: list[np.ndarray] | None = None) -> Draft:
+               part_vectors: list[np.ndarray] | None = None, said: str = "") -> Draft:
+        """`said` is what the assistant already said in this conversation."""
         candidates = self._candidates(passages)
         if not candidates:
             return self.abstain(0.0)
@@ -85,13 +92,18 @@ class ExtractiveAnswerer:
         confidences = []
         for i, part in enumerate(parts):
             qv = vectors[i] if vectors else question_vector
-            ranked = self.rank(self.features(part, qv, candidates))
+            ranked = self.rank(self.features(part, qv, candidates, said))
             if not ranked:
                 continue
             best = ranked[0]
             confidences.append(best.score)
             if best.score < self.threshold:
                 continue
+            if best.typed < 0 and analysis.answer_type(part) in self.weights.require_type:
+                typed = next((s for s in ranked if s.typed > 0), None)
+                if typed is None or typed.score < best.score * self.weights.type_ratio:
+                    continue
+                best = typed
             picks = [best] + [s for s in ranked[1:3]
                               if s.score >= best.score * self.weights.second_ratio
                               and s.sentence.doc_id == best.sentence.doc_id
@@ -120,10 +132,10 @@ class ExtractiveAnswerer:
 
     def score(self, question: str, qv: np.ndarray, candidates: list[tuple[Sentence, int]],
               passages: list[Passage]) -> list[Scored]:
-        return self.rank(self.features(question, qv, candidates))
+        return self.rank(self.features(question, qv, candidates))  # for diagnostics
 
-    def features(self, question: str, qv: np.ndarray,
-                 candidates: list[tuple[Sentence, int]]) -> list[Scored]:
+    def features(self, question: str, qv: np.ndarray, candidates: list[tuple[Sentence, int]],
+                 said: str = "") -> list[Scored]:
         """Each candidate with its (weight-free) features; `rank` turns them into scores."""
         index = self.index
         named = {stem(w.lower()) for w in _NAMED.findall(question[1:])}
@@ -149,7 +161,8 @@ class ExtractiveAnswerer:
             if kind != analysis.OTHER:
                 typed = 1.0 if analysis.key_phrase(kind, s.text, terms, stem) else -1.0
             out.append(Scored(s, 0.0, float(d), lexical, typed, rank, missing_named / total,
-                              missing_common / total, s.index == 0, context))
+                              missing_common / total, s.index == 0, context,
+                              bool(said) and s.text in said))
         return out
 
     def rank(self, scored: list[Scored]) -> list[Scored]:
@@ -158,7 +171,7 @@ class ExtractiveAnswerer:
             x.score = (w.dense * x.dense + w.lexical * x.lexical + w.typed * x.typed
                        + w.rank / (1 + x.rank) - w.missing_named * x.missing_named
                        - w.missing_common * x.missing_common - w.title * x.is_title
-                       + w.context * x.context)
+                       + w.context * x.context - w.repeat * x.repeated)
         return sorted(scored, key=lambda x: -x.score)
 
     def _compose(self, question: str, chosen: list[tuple[str, Scored]], confidence: float) -> Draft:
