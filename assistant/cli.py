@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import AssistantError, SettingsError
+from .evaluation import register as register_eval
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -103,12 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive questions with follow-ups")
     _add_common(p)
     p.set_defaults(func=cmd_chat)
-    try:
-        from .evaluation import register
-    except ImportError:  # the evaluation package is optional at import time
-        register = None
-    if register is not None:
-        register(sub)
+    register_eval(sub)
     return parser
 
 
