@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -11,7 +12,8 @@ from pydantic import ConfigDict
 
 from .embeddings import Embedder
 from .index import CorpusIndex
-from .store import VectorStore
+
+logger = logging.getLogger(__name__)
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:
@@ -41,10 +43,9 @@ class HybridRetriever(BaseRetriever):
         return self.retrieve(query, doc_ids=doc_ids)
 
     def retrieve(self, query: str, doc_ids: set[str] | None = None) -> list[LCDocument]:
-        store: VectorStore = self.store
         # Over-fetch dense hits when filtering by article, since the filter is applied after.
         widen = 1 if not doc_ids else max(1, len(self.index.documents) // max(1, len(doc_ids)))
-        dense = [cid for cid, _ in store.search(self.embedder.query(query), self.dense_k * widen)
+        dense = [cid for cid, _ in self._dense(query, self.dense_k * widen)
                  if cid in self.index.chunk_pos
                  and (not doc_ids or self.index.chunks[self.index.chunk_pos[cid]].doc_id in doc_ids)]
         lexical = [cid for cid, _ in self.index.bm25_search(query, self.bm25_k, doc_ids)]
@@ -58,3 +59,14 @@ class HybridRetriever(BaseRetriever):
                 metadata={"chunk_id": chunk_id, "doc_id": ref.doc_id, "title": doc.title,
                           "first_sentence": ref.first, "last_sentence": ref.last, "score": score}))
         return out
+
+    def _dense(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Dense hits; an unreadable vector index (e.g. HNSW files not yet flushed after a killed
+        ingest, chroma-core/chroma#4212) degrades to BM25 alone instead of failing the question."""
+        from chromadb.errors import ChromaError
+
+        try:
+            return self.store.search(self.embedder.query(query), k)
+        except ChromaError as exc:
+            logger.warning("dense search failed, answering from BM25 alone: %s", exc)
+            return []

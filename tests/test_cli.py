@@ -43,7 +43,8 @@ def test_ask_prints_numbered_sources(index_args):
 
 
 def test_chat_keeps_history(index_args):
-    out = run("chat", *index_args, stdin="Who proposed talks in Yevlakh?\nHow far is that town from the capital?\n")
+    out = run("chat", *index_args,
+              stdin="Who proposed talks in Yevlakh?\nHow far is that town from the capital?\n")
     assert out.returncode == 0, out.stderr
     assert "60 miles" in out.stdout
 

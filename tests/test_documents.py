@@ -45,7 +45,8 @@ def test_story_sentences_are_kept(line):
 
 
 def test_clean_text_drops_boilerplate_control_chars_and_extra_space():
-    raw = "Title  here\r\n\r\nFirst\x00 line\u200b of  story.\nstill first para.\n\nFollow us on X!\n\n\x07Second para."
+    raw = ("Title  here\r\n\r\nFirst\x00 line\u200b of  story.\nstill first para.\n\n"
+           "Follow us on X!\n\n\x07Second para.")
     title, paras = clean_text(raw)
     assert title == "Title here"
     assert paras == ["First line of story. still first para.", "Second para."]

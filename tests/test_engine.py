@@ -169,3 +169,14 @@ def test_opening_an_index_built_with_another_model_is_refused(tmp_path):
     cat.close()
     with pytest.raises(IndexUnusable, match="some-other-model.*assistant ingest --rebuild"):
         Assistant.from_corpus(corpus, index_dir=tmp_path / "index")
+
+
+def test_an_unreadable_vector_index_degrades_to_bm25(bot, monkeypatch):
+    from chromadb.errors import InternalError
+
+    def broken(*_args, **_kwargs):
+        raise InternalError("Error creating hnsw segment reader: Nothing found on disk")
+
+    monkeypatch.setattr(bot.store, "search", broken)
+    answer = bot.ask("How much did the bridge cost?")
+    assert answer.error is None and "410 million euros" in answer.text
