@@ -55,7 +55,9 @@ def main() -> None:
     bot.answerer.features = cached_features
     grid = itertools.product([0.7], [0.3, 0.45], [0.0, 0.05], [0.04],
                              [1.0], [0.15], [0.3], [0.3, 0.45], [0.92],
-                             [2], [0.2], [(), ('person',), ('person', 'number'), ('person', 'number', 'date', 'place')], [0.7, 0.85])
+                             [2], [0.2],
+                             [(), ("person",), ("person", "number"), ("person", "number", "date", "place")],
+                             [0.7, 0.85])
     results = []
     for params in grid:
         bot.answerer.weights = Scoring(*params)
