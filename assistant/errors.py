@@ -15,3 +15,7 @@ class EmbeddingModelError(AssistantError):
 
 class IndexUnusable(AssistantError):
     """The index cannot be used as it is (other model, another writer)."""
+
+
+class StoreUnavailable(AssistantError):
+    """The configured vector store (a Chroma server) cannot be reached."""

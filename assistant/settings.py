@@ -55,7 +55,15 @@ class Settings:
     max_question_chars: int = 2000
     # Ingest guards.
     max_file_mb: float = 20.0
+    # One name on every machine; give each corpus its own when several share a Chroma server.
     collection: str = "chunks"
+    # Chroma server: an empty host means the embedded store under the index directory. The server
+    # holds the chunk vectors; documents, sentences and their vectors stay in the local catalog.
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    # Optional "Header-Name: value" sent with every request, e.g. "Authorization: Bearer <token>".
+    chroma_auth_header: str = ""
+    chroma_ssl: bool = False
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -94,12 +102,27 @@ class Settings:
         for name in ("top_k", "dense_k", "bm25_k", "max_citations", "embedding_batch_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1.")
+        if self.chroma_auth_header and ":" not in self.chroma_auth_header:
+            raise SettingsError(
+                "chroma_auth_header must look like 'Header-Name: value', e.g. 'Authorization: Bearer x'.")
+        if not 0 < self.chroma_port < 65536:
+            raise SettingsError("chroma_port must be between 1 and 65535.")
         if self.answer_mode not in ("extractive",):
             raise SettingsError(
                 f"answer_mode {self.answer_mode!r} is not available; use 'extractive'.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        out = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        if self.chroma_auth_header:  # a token must not end up in reports or logs
+            out["chroma_auth_header"] = self.chroma_auth_header.split(":", 1)[0] + ": ***"
+        return out
+
+    def chroma_headers(self) -> dict[str, str]:
+        """The auth header as the dict chromadb.HttpClient takes (empty when none is set)."""
+        if not self.chroma_auth_header:
+            return {}
+        name, value = self.chroma_auth_header.split(":", 1)
+        return {name.strip(): value.strip()}
 
     @property
     def index_path(self) -> Path:

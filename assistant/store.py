@@ -1,4 +1,9 @@
-"""The vector store for chunk embeddings: Chroma, embedded (default) behind a small protocol."""
+"""The vector store for chunk embeddings: Chroma, embedded (default) or a server, behind a small protocol.
+
+With a server, only the chunk vectors live there; the catalog of documents, sentences and sentence
+vectors stays in the local index directory, so every client keeps its own catalog next to the
+collection it names.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .errors import StoreUnavailable
 from .settings import Settings
 from .types import Chunk
 
@@ -73,9 +79,22 @@ def chroma_settings():
 
 
 def open_store(settings: Settings, index_path: Path) -> ChromaStore:
-    """The embedded Chroma store under the index directory."""
+    """The Chroma server named by `chroma_host`, or else the embedded store under the index directory."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import chromadb
 
-    client = chromadb.PersistentClient(path=str(index_path / "chroma"), settings=chroma_settings())
-    return ChromaStore(client, settings)
+    if not settings.chroma_host:
+        client = chromadb.PersistentClient(path=str(index_path / "chroma"), settings=chroma_settings())
+        return ChromaStore(client, settings)
+    scheme = "https" if settings.chroma_ssl else "http"
+    where = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+    try:
+        client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                     ssl=settings.chroma_ssl, headers=settings.chroma_headers(),
+                                     settings=chroma_settings())
+        return ChromaStore(client, settings)
+    except Exception as exc:  # connection, auth and TLS failures arrive as many types
+        raise StoreUnavailable(
+            f"Cannot reach the Chroma server at {where} ({type(exc).__name__}: {exc}); start it with "
+            "'chroma run', check ASSISTANT_CHROMA_HOST/PORT/AUTH_HEADER, or unset "
+            "ASSISTANT_CHROMA_HOST to use the embedded store.") from exc
