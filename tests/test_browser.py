@@ -47,7 +47,7 @@ def app_url(two_article_corpus, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+        pytest.fail("Debian's chromium is not installed; run scripts/test, which installs it.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
