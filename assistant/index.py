@@ -11,7 +11,7 @@ import numpy as np
 
 from .catalog import Catalog
 from .text import bm25_tokens, content_terms
-from .types import Chunk, Document, Sentence
+from .types import Document, Sentence
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,3 @@ class CorpusIndex:
             if doc_ids is None or c.doc_id in doc_ids:
                 out.append((c.chunk_id, float(scores[i])))
         return out
-
-    def as_chunk(self, chunk_id: str) -> Chunk | None:
-        pos = self.chunk_pos.get(chunk_id)
-        if pos is None:
-            return None
-        c = self.chunks[pos]
-        return Chunk(c.chunk_id, c.doc_id, c.first, c.last, self.chunk_text(c), 0)

@@ -130,10 +130,6 @@ class ExtractiveAnswerer:
                     seen[s.key] = (s, rank)
         return list(seen.values())
 
-    def score(self, question: str, qv: np.ndarray, candidates: list[tuple[Sentence, int]],
-              passages: list[Passage]) -> list[Scored]:
-        return self.rank(self.features(question, qv, candidates))  # for diagnostics
-
     def features(self, question: str, qv: np.ndarray, candidates: list[tuple[Sentence, int]],
                  said: str = "") -> list[Scored]:
         """Each candidate with its (weight-free) features; `rank` turns them into scores."""
