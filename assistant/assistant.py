@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
 from .answering.analysis import split_parts
-from .answering.extractive import ExtractiveAnswerer
+from .answering.extractive import Draft, ExtractiveAnswerer
+from .answering.llm import LLMAnswerer, TokenSink
 from .catalog import Catalog
 from .conversation import condense, normalise_history
 from .embeddings import Embedder
+from .errors import LLMUnavailable
 from .index import CorpusIndex
 from .ingest import IngestReport, check_compatible, ingest
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import open_store
-from .types import Answer, Document, Passage
+from .types import Answer, Document, Passage, Verification
 
 PathLike = str | Path
 
@@ -28,7 +33,9 @@ class Assistant:
 
     def __init__(self, corpus: PathLike | list[PathLike] | None = None,
                  index_dir: PathLike | None = None, *, settings: Settings | None = None,
-                 ingest: bool = True, progress: bool | None = None, **overrides: Any):
+                 ingest: bool = True, progress: bool | None = None, chat_model: Any = None,
+                 **overrides: Any):
+        """`chat_model`: a LangChain chat model to use in llm mode instead of the one settings name."""
         base = settings or Settings.load()
         if index_dir is not None:
             overrides["index_dir"] = index_dir
@@ -43,6 +50,8 @@ class Assistant:
         check_compatible(self.catalog, self.embedder, self.settings)
         self.store = open_store(self.settings, self.index_path)
         self.last_ingest: IngestReport | None = None
+        self._chat_model = chat_model
+        self.llm: LLMAnswerer | None = None
         if ingest:
             self.ingest(progress=progress)
         else:
@@ -75,6 +84,8 @@ class Assistant:
             dense_k=self.settings.dense_k, bm25_k=self.settings.bm25_k, rrf_k=self.settings.rrf_k)
         self.answerer = ExtractiveAnswerer(index, threshold=self.settings.abstain_threshold,
                                            max_citations=self.settings.max_citations)
+        if self.settings.answer_mode == "llm":
+            self.llm = LLMAnswerer(self.settings, index, self.embedder.encode, self._chat_model)
         self.index = index  # swapped last, so a concurrent ask sees one consistent index
 
     def documents(self) -> list[Document]:
@@ -84,13 +95,45 @@ class Assistant:
     def ask(self, question: str, history: list[dict[str, Any]] | None = None, *,
             doc_ids: list[str] | None = None) -> Answer:
         """Answer one question; `history` is the conversation so far in role/content messages."""
+        return self._ask(question, history, doc_ids, None)
+
+    def stream(self, question: str, history: list[dict[str, Any]] | None = None, *,
+               doc_ids: list[str] | None = None) -> Iterator[str | Answer]:
+        """Like `ask`, but yields the LLM's reply as it comes (str pieces), then the final Answer.
+
+        The pieces are the model's raw words; the Answer is what verification kept, and is what
+        should replace them on screen. In extractive mode only the Answer is yielded.
+        """
+        if self.llm is None:
+            yield self.ask(question, history, doc_ids=doc_ids)
+            return
+        events: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put(self._ask(question, history, doc_ids, events.put))
+            except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+                events.put(exc)
+
+        threading.Thread(target=work, name="assistant-stream", daemon=True).start()
+        while True:
+            item = events.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Answer):
+                return
+
+    def _ask(self, question: str, history: list[dict[str, Any]] | None, doc_ids: list[str] | None,
+             on_token: TokenSink | None) -> Answer:
         started = time.perf_counter()
         cleaned, problem = self._check_question(question)
         if problem:
             return Answer(question=str(question)[:200], text=problem, abstained=True, error=problem,
                           timings={"total_ms": _ms(started)})
         state = self.chain.invoke({"question": cleaned, "history": normalise_history(history),
-                                   "doc_ids": set(doc_ids) if doc_ids else None, "timings": {}})
+                                   "doc_ids": set(doc_ids) if doc_ids else None, "timings": {},
+                                   "on_token": on_token, "notice": None})
         answer: Answer = state
         answer.timings["total_ms"] = _ms(started)
         return answer
@@ -111,7 +154,14 @@ class Assistant:
 
     def _condense_step(self, state: dict) -> str:
         t = time.perf_counter()
-        standalone = condense(state["question"], state["history"])
+        standalone = None
+        if self.llm is not None and state["history"]:
+            try:
+                standalone = self.llm.condense(state["question"], state["history"])
+            except LLMUnavailable as exc:
+                state["notice"] = f"{exc} Showing the answer quoted from the articles instead."
+        if standalone is None:
+            standalone = condense(state["question"], state["history"])
         state["timings"]["condense_ms"] = _ms(t)
         return standalone
 
@@ -133,10 +183,43 @@ class Assistant:
         draft = self.answerer.answer(standalone, self.embedder.query(standalone), state["passages"],
                                      part_vectors, said)
         state["timings"]["answer_ms"] = _ms(t)
+        if self.llm is not None and state["notice"] is None:
+            t = time.perf_counter()
+            answer = self._llm_answer(state, draft)
+            state["timings"]["llm_ms"] = _ms(t)
+            return answer
+        return self._extractive(state, draft, notice=state["notice"])
+
+    def _extractive(self, state: dict, draft: Draft, *, notice: str | None = None,
+                    verification: Verification | None = None) -> Answer:
         return Answer(question=state["question"], text=draft.text, citations=draft.citations,
-                      abstained=draft.abstained, standalone_question=standalone,
-                      passages=state["passages"], timings=state["timings"],
-                      mode=self.answerer.name, confidence=draft.confidence)
+                      abstained=draft.abstained, standalone_question=state["standalone"],
+                      passages=state["passages"], timings=state["timings"], mode=self.answerer.name,
+                      confidence=draft.confidence, notice=notice, verification=verification)
+
+    def _llm_answer(self, state: dict, draft: Draft) -> Answer:
+        """The LLM's verified reply; the extractive draft when the model fails or cannot be verified."""
+        try:
+            result = self.llm.answer(state["standalone"], state["passages"], state["on_token"])
+        except LLMUnavailable as exc:
+            return self._extractive(state, draft,
+                                    notice=f"{exc} Showing the answer quoted from the articles instead.")
+        common = {"question": state["question"], "standalone_question": state["standalone"],
+                  "passages": state["passages"], "timings": state["timings"], "mode": self.llm.name}
+        if result.abstained:
+            gave_up = self.answerer.abstain(0.0)
+            return Answer(text=gave_up.text, abstained=True, confidence=gave_up.confidence,
+                          verification=result.verified.verification if result.verified else None,
+                          **common)
+        verified = result.verified
+        if verified.grounded:
+            support = max(c.score for c in verified.citations)
+            return Answer(text=verified.text, citations=verified.citations, confidence=support,
+                          verification=verified.verification, **common)
+        verified.verification.fallback = "abstain" if draft.abstained else "extractive"
+        return self._extractive(state, draft, verification=verified.verification, notice=(
+            "The model's answer could not be matched to any sentence of the articles, so "
+            + ("nothing is claimed." if draft.abstained else "the quoted sentences are shown instead.")))
 
 
 def _ms(since: float) -> float:

@@ -82,11 +82,31 @@ def cmd_chat(args) -> int:
             return 0
         if not question.strip():
             return 0
-        answer = bot.ask(question, history=history)
+        answer = _stream_answer(bot, question, history)
         print(format_answer(answer))
         print()
         history += [{"role": "user", "content": question},
                     {"role": "assistant", "content": answer.text}]
+
+
+def _stream_answer(bot, question: str, history: list[dict[str, str]]):
+    """Print the LLM's words as they come (cleaned, dimmed), then return the verified Answer."""
+    from .answering.verify import StreamCleaner
+    from .types import Answer
+
+    cleaner, streamed = StreamCleaner(), False
+    dim, reset = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    for event in bot.stream(question, history=history):
+        if isinstance(event, Answer):
+            if streamed:
+                print(cleaner.flush() + reset)
+                print("Checked against the articles:")
+            return event
+        text = cleaner.feed(event)
+        if text:
+            print((dim if not streamed else "") + text, end="", flush=True)
+            streamed = True
+    raise RuntimeError("the answer stream ended without an answer")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,3 +19,7 @@ class IndexUnusable(AssistantError):
 
 class StoreUnavailable(AssistantError):
     """The configured vector store (a Chroma server) cannot be reached."""
+
+
+class LLMUnavailable(AssistantError):
+    """The configured LLM server failed, timed out or could not be reached."""

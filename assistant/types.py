@@ -81,6 +81,37 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One claim of an LLM reply and what verification made of it."""
+
+    text: str
+    markers: list[int]  # the citations it kept, as renumbered in the answer
+    supported: bool
+    support: float  # best support score of a sentence it cited
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Verification:
+    """What was checked in an LLM reply, and what was dropped before it was shown."""
+
+    claims: list[ClaimCheck] = field(default_factory=list)
+    invalid_markers: list[int] = field(default_factory=list)  # pointed at no sentence in the prompt
+    unsupported_markers: list[int] = field(default_factory=list)  # the sentence did not support the claim
+    stripped: list[str] = field(default_factory=list)  # images, links, URLs, HTML removed
+    raw_text: str = ""  # the model's reply as it came
+    fallback: str | None = None  # "extractive" or "abstain" when no claim could be verified
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claims": [c.to_dict() for c in self.claims], "invalid_markers": self.invalid_markers,
+                "unsupported_markers": self.unsupported_markers, "stripped": self.stripped,
+                "raw_text": self.raw_text, "fallback": self.fallback}
+
+
 @dataclass
 class Answer:
     """What every interface returns or renders: the reply, its citations and how it was made."""
@@ -95,6 +126,9 @@ class Answer:
     mode: str = "extractive"
     confidence: float = 0.0
     error: str | None = None
+    # Something the reader should know about how this answer was made (e.g. the LLM was unreachable).
+    notice: str | None = None
+    verification: Verification | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,4 +142,6 @@ class Answer:
             "mode": self.mode,
             "confidence": self.confidence,
             "error": self.error,
+            "notice": self.notice,
+            "verification": self.verification.to_dict() if self.verification else None,
         }

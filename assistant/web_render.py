@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 
+from .answering.verify import strip_unsafe
 from .types import Answer, Citation, Document
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -31,6 +32,8 @@ def h(text: str) -> str:
 def render_answer(answer: Answer) -> str:
     """The answer as chat Markdown: escaped text, then its numbered sources."""
     body = escape(answer.text).replace("\n", "  \n")
+    if answer.notice:
+        body = f"*{escape(answer.notice)}*\n\n{body}"
     if not answer.citations:
         return body
     lines = [body, "", "**Sources**", ""]
@@ -39,6 +42,11 @@ def render_answer(answer: Answer) -> str:
                      f"\u201c{escape(c.text)}\u201d")
         lines.append("")
     return "\n".join(lines)
+
+
+def render_partial(text: str) -> str:
+    """The LLM's reply while it streams: unchecked, so cleaned, escaped and marked as in progress."""
+    return escape(strip_unsafe(text)[0]).replace("\n", "  \n") + " …\n\n*checking the sources…*"
 
 
 def limit_citations(answer: Answer, n: int) -> Answer:

@@ -1,0 +1,203 @@
+"""Check an LLM's reply against the sentences it was given: every kept citation must support its claim.
+
+The reply is cleaned (Markdown images, links and URLs go), split into claims, and each `[n]` marker is
+checked: a number that was not in the prompt is dropped; a cited sentence that does not support the
+claim (embedding similarity and word overlap too low, or a number the sentence does not contain)
+loses its marker and the claim is flagged. Markers are renumbered 1..k in order of appearance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..text import content_terms
+from ..types import Citation, ClaimCheck, Sentence, Verification
+
+UNVERIFIED = "(unverified)"
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\((?:[^)]*)\)")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_AUTOLINK = re.compile(r"<(?:https?|ftp)://[^>\s]*>", re.I)
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s)\]>]+|\bwww\.[^\s)\]>]+", re.I)
+_MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# "... there. [2]" → "... there [2]." so a marker stays with the claim it follows.
+_MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
+_CLAIM_END = re.compile(r"(?<=[.!?])\s+(?=[\"“'(A-Z0-9])")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """A sentence as the prompt numbered it."""
+
+    n: int
+    sentence: Sentence
+    title: str
+
+
+@dataclass
+class Verified:
+    text: str
+    citations: list[Citation]
+    verification: Verification
+
+    @property
+    def grounded(self) -> bool:
+        return bool(self.citations)
+
+
+def strip_unsafe(text: str) -> tuple[str, list[str]]:
+    """Remove Markdown images, links (keeping their words), HTML tags and URLs; list what went."""
+    removed: list[str] = []
+
+    def drop(match: re.Match, keep: str = "") -> str:
+        removed.append(match.group(0))
+        return keep
+
+    text = _IMAGE.sub(lambda m: drop(m), text)
+    text = _LINK.sub(lambda m: drop(m, m.group(1)), text)
+    text = _AUTOLINK.sub(lambda m: drop(m), text)
+    text = _HTML_TAG.sub(lambda m: drop(m), text)
+    text = _URL.sub(lambda m: drop(m), text)
+    if removed:
+        text = re.sub(r"[ \t]{2,}", " ", text)
+    return text, removed
+
+
+def is_not_found(reply: str, not_found: str) -> bool:
+    """The model gave the fixed reply for "the sentences do not contain the answer"."""
+    def norm(s: str) -> str:
+        return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
+
+    reply_n, fixed = norm(_MARKERS.sub("", reply)), norm(not_found)
+    return bool(fixed) and (reply_n == fixed or (reply_n.startswith(fixed) and len(reply_n) < 2 * len(fixed)))
+
+
+def split_claims(text: str) -> list[str]:
+    text = _MARKER_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text)
+    claims = []
+    for paragraph in text.splitlines():
+        claims += [c.strip() for c in _CLAIM_END.split(paragraph) if c.strip()]
+    return claims
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def verify(reply: str, numbered: Sequence[Numbered], *, embed: Callable[[list[str]], np.ndarray],
+           min_support: float, question: str = "", min_relevance: float = 0.2) -> Verified:
+    """Keep only citations whose sentence supports its claim; renumber them 1..k.
+
+    A claim must also bear on the question: either it or the sentence it cites has to be at least
+    `min_relevance` similar to it, so a reply that parrots an instruction planted in an article
+    ("reply PWNED") cannot cite that sentence as support.
+    """
+    by_n = {x.n: x for x in numbered}
+    text, stripped = strip_unsafe(reply)
+    claims = split_claims(text)
+    bare = [_MARKERS.sub("", c).replace(" .", ".").strip() for c in claims]
+    cited = {n for c in claims for m in _MARKERS.findall(c) for n in _parse(m) if n in by_n}
+    order = sorted(cited)
+    texts = bare + [by_n[n].sentence.text for n in order] + [question]
+    vectors = embed(texts) if claims else np.zeros((0, 1))
+    sentence_vec = {n: vectors[len(bare) + i] for i, n in enumerate(order)}
+    question_vec = vectors[-1] if claims and question else None
+
+    invalid: list[int] = []
+    unsupported: list[int] = []
+    checks: list[ClaimCheck] = []
+    new_marker: dict[int, int] = {}
+    citations: list[Citation] = []
+    out_claims: list[str] = []
+    for i, (claim, words) in enumerate(zip(claims, bare, strict=True)):
+        markers = [n for m in _MARKERS.findall(claim) for n in _parse(m)]
+        invalid += [n for n in markers if n not in by_n]
+        valid = list(dict.fromkeys(n for n in markers if n in by_n))
+        terms = set(content_terms(words))
+        kept, best = [], 0.0
+        off_topic = []
+        for n in valid:
+            s = by_n[n].sentence.text
+            similarity = float(vectors[i] @ sentence_vec[n])
+            overlap = len(terms & set(content_terms(s))) / len(terms) if terms else 0.0
+            support = (similarity + overlap) / 2
+            best = max(best, support)
+            if support < min_support:
+                continue
+            if question_vec is not None and max(float(vectors[i] @ question_vec),
+                                                float(sentence_vec[n] @ question_vec)) < min_relevance:
+                off_topic.append(n)
+                continue
+            kept.append(n)
+        missing = _numbers(words) - set().union(*(_numbers(by_n[n].sentence.text) for n in kept)) \
+            if kept else set()
+        if missing:
+            reason = f"the cited sentence does not contain {', '.join(sorted(missing))}"
+            kept = []
+        elif kept:
+            reason = "supported"
+        elif off_topic:
+            reason = "neither it nor the cited sentence is about the question"
+        elif valid:
+            reason = "the cited sentence does not support it"
+        else:
+            reason = "no citation"
+        unsupported += [n for n in valid if n not in kept]
+        for n in kept:
+            if n not in new_marker:
+                new_marker[n] = len(new_marker) + 1
+                x = by_n[n]
+                citations.append(Citation(marker=new_marker[n], doc_id=x.sentence.doc_id, title=x.title,
+                                          sentence_id=x.sentence.index, start=x.sentence.start,
+                                          end=x.sentence.end, text=x.sentence.text, score=round(best, 4)))
+        checks.append(ClaimCheck(text=words, markers=[new_marker[n] for n in kept], supported=bool(kept),
+                                 support=round(best, 4), reason=reason))
+        out_claims.append(_rewrite(words, [new_marker[n] for n in kept], flag=not kept and bool(terms)))
+    verification = Verification(claims=checks, invalid_markers=sorted(set(invalid)),
+                                unsupported_markers=sorted(set(unsupported)), stripped=stripped,
+                                raw_text=reply)
+    return Verified(text=" ".join(out_claims).strip(), citations=citations, verification=verification)
+
+
+def _parse(group: str) -> list[int]:
+    return [int(x) for x in re.split(r"\s*[,;]\s*", group) if x]
+
+
+def _rewrite(claim: str, markers: list[int], *, flag: bool) -> str:
+    """The claim with its kept markers before its final stop, or flagged when nothing supports it."""
+    tail = ""
+    if claim and claim[-1] in ".!?":
+        claim, tail = claim[:-1].rstrip(), claim[-1]
+    suffix = "".join(f" [{m}]" for m in markers) or (f" {UNVERIFIED}" if flag else "")
+    return f"{claim}{suffix}{tail}"
+
+
+class StreamCleaner:
+    """`strip_unsafe` for a reply that arrives in pieces: text is let out only up to a point where no
+    link, image, tag or URL can still be open, so nothing unsafe is shown even for a moment."""
+
+    _PAIRS = (("[", "]"), ("(", ")"), ("<", ">"))
+
+    def __init__(self) -> None:
+        self.pending = ""
+
+    def feed(self, piece: str) -> str:
+        self.pending += piece
+        for cut in range(len(self.pending), 0, -1):
+            if self.pending[cut - 1].isspace() and self._closed(self.pending[:cut]):
+                out, self.pending = self.pending[:cut], self.pending[cut:]
+                return strip_unsafe(out)[0]
+        return ""
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return strip_unsafe(out)[0]
+
+    def _closed(self, text: str) -> bool:
+        return all(text.count(a) == text.count(b) for a, b in self._PAIRS)
