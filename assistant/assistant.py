@@ -93,9 +93,12 @@ class Assistant:
 
     # asking
     def ask(self, question: str, history: list[dict[str, Any]] | None = None, *,
-            doc_ids: list[str] | None = None) -> Answer:
-        """Answer one question; `history` is the conversation so far in role/content messages."""
-        return self._ask(question, history, doc_ids, None)
+            doc_ids: list[str] | None = None, use_llm: bool = True) -> Answer:
+        """Answer one question; `history` is the conversation so far in role/content messages.
+
+        `use_llm=False` answers extractively even in llm mode (cheap checks such as suggestions).
+        """
+        return self._ask(question, history, doc_ids, None, use_llm=use_llm)
 
     def stream(self, question: str, history: list[dict[str, Any]] | None = None, *,
                doc_ids: list[str] | None = None) -> Iterator[str | Answer]:
@@ -125,7 +128,7 @@ class Assistant:
                 return
 
     def _ask(self, question: str, history: list[dict[str, Any]] | None, doc_ids: list[str] | None,
-             on_token: TokenSink | None) -> Answer:
+             on_token: TokenSink | None, *, use_llm: bool = True) -> Answer:
         started = time.perf_counter()
         cleaned, problem = self._check_question(question)
         if problem:
@@ -133,7 +136,8 @@ class Assistant:
                           timings={"total_ms": _ms(started)})
         state = self.chain.invoke({"question": cleaned, "history": normalise_history(history),
                                    "doc_ids": set(doc_ids) if doc_ids else None, "timings": {},
-                                   "on_token": on_token, "notice": None})
+                                   "on_token": on_token, "notes": {},
+                                   "llm": self.llm if use_llm else None})
         answer: Answer = state
         answer.timings["total_ms"] = _ms(started)
         return answer
@@ -155,11 +159,11 @@ class Assistant:
     def _condense_step(self, state: dict) -> str:
         t = time.perf_counter()
         standalone = None
-        if self.llm is not None and state["history"]:
+        if state["llm"] is not None and state["history"]:
             try:
-                standalone = self.llm.condense(state["question"], state["history"])
-            except LLMUnavailable as exc:
-                state["notice"] = f"{exc} Showing the answer quoted from the articles instead."
+                standalone = state["llm"].condense(state["question"], state["history"])
+            except LLMUnavailable as exc:  # the answer step then skips the model: one wait, not two
+                state["notes"]["llm_failed"] = f"{exc} Showing the answer quoted from the articles instead."
         if standalone is None:
             standalone = condense(state["question"], state["history"])
         state["timings"]["condense_ms"] = _ms(t)
@@ -183,12 +187,13 @@ class Assistant:
         draft = self.answerer.answer(standalone, self.embedder.query(standalone), state["passages"],
                                      part_vectors, said)
         state["timings"]["answer_ms"] = _ms(t)
-        if self.llm is not None and state["notice"] is None:
+        failed = state["notes"].get("llm_failed")
+        if state["llm"] is not None and failed is None:
             t = time.perf_counter()
             answer = self._llm_answer(state, draft)
             state["timings"]["llm_ms"] = _ms(t)
             return answer
-        return self._extractive(state, draft, notice=state["notice"])
+        return self._extractive(state, draft, notice=failed)
 
     def _extractive(self, state: dict, draft: Draft, *, notice: str | None = None,
                     verification: Verification | None = None) -> Answer:
@@ -200,12 +205,12 @@ class Assistant:
     def _llm_answer(self, state: dict, draft: Draft) -> Answer:
         """The LLM's verified reply; the extractive draft when the model fails or cannot be verified."""
         try:
-            result = self.llm.answer(state["standalone"], state["passages"], state["on_token"])
+            result = state["llm"].answer(state["standalone"], state["passages"], state["on_token"])
         except LLMUnavailable as exc:
             return self._extractive(state, draft,
                                     notice=f"{exc} Showing the answer quoted from the articles instead.")
         common = {"question": state["question"], "standalone_question": state["standalone"],
-                  "passages": state["passages"], "timings": state["timings"], "mode": self.llm.name}
+                  "passages": state["passages"], "timings": state["timings"], "mode": state["llm"].name}
         if result.abstained:
             gave_up = self.answerer.abstain(0.0)
             return Answer(text=gave_up.text, abstained=True, confidence=gave_up.confidence,

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .answering.verify import StreamCleaner
 from .assistant import Assistant
 from .documents import SUPPORTED_SUFFIXES, BadFile, load_file
 from .errors import AssistantError
@@ -18,6 +19,7 @@ from .web_render import (  # noqa: F401  (escape and render_answer are part of t
     escape,
     limit_citations,
     render_answer,
+    render_partial,
     render_sources,
     render_welcome,
 )
@@ -139,7 +141,7 @@ class Suggestions:
     def for_doc(self, doc: Document) -> list[str]:
         if doc.doc_id not in self.by_doc:
             def answerable(q: str) -> bool:
-                answer = self.bot.ask(q, doc_ids=[doc.doc_id])
+                answer = self.bot.ask(q, doc_ids=[doc.doc_id], use_llm=False)
                 return not answer.abstained and any(c.doc_id == doc.doc_id for c in answer.citations)
 
             self.by_doc[doc.doc_id] = suggest(doc, N_SUGGESTIONS, answerable)
@@ -193,14 +195,23 @@ def build_app(bot: Assistant, upload_dir: Path | None = None):
         return "", [*chat, {"role": "user", "content": escape(question)}], question
 
     def answer(question: str, chat: list, convo: list, doc_id: str, n_sources: float):
+        """Stream the LLM's words as they come (LLM mode), then show the verified Answer."""
         if not question:
-            return chat, convo, gr.update()
-        reply: Answer = bot.ask(question, history=convo, doc_ids=None if doc_id in (ALL, None) else [doc_id])
+            yield chat, convo, gr.update()
+            return
+        partial, reply, cleaner = "", None, StreamCleaner()
+        for event in bot.stream(question, history=convo,
+                                doc_ids=None if doc_id in (ALL, None) else [doc_id]):
+            if isinstance(event, Answer):
+                reply = event
+                break
+            partial += cleaner.feed(event)
+            yield [*chat, {"role": "assistant", "content": render_partial(partial)}], convo, gr.update()
         reply = limit_citations(reply, int(n_sources or max_sources))
         chat = [*chat, {"role": "assistant", "content": render_answer(reply)}]
         convo = [*convo, {"role": "user", "content": question},
                  {"role": "assistant", "content": reply.text}]
-        return chat, convo, render_sources(reply, docs(), suggestions.all() if reply.abstained else None)
+        yield chat, convo, render_sources(reply, docs(), suggestions.all() if reply.abstained else None)
 
     def clear(doc_id: str):
         return [], [], "", view(doc_id)
