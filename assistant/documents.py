@@ -172,9 +172,12 @@ def html_to_text(html: str) -> str:
     """Main text of an HTML page (trafilatura), its title first."""
     import trafilatura
 
-    body = trafilatura.extract(html, include_comments=False, include_tables=False,
-                               favor_precision=True) or ""
-    meta = trafilatura.extract_metadata(html)
+    try:
+        body = trafilatura.extract(html, include_comments=False, include_tables=False,
+                                   favor_precision=True) or ""
+        meta = trafilatura.extract_metadata(html)
+    except Exception as exc:  # noqa: BLE001  (odd markup trips lxml/htmldate asserts: a bad file, not a crash)
+        raise BadFile(f"the HTML could not be read ({type(exc).__name__})") from None
     title = (meta.title if meta and meta.title else "") or _first_tag(html, "h1")
     if not body.strip():
         raise BadFile("no article text found in the HTML")
@@ -190,6 +193,34 @@ def _first_tag(html: str, tag: str) -> str:
     return re.sub(r"<[^>]+>", "", m.group(1)).strip() if m else ""
 
 
+# Declarations and comments that may precede a markup document's first element.
+_PROLOG = re.compile(r"\A(?:\s+|<\?xml[^>]*>|<!--.*?-->|<!doctype[^>]*>)*", re.IGNORECASE | re.DOTALL)
+_FIRST_TAG = re.compile(r"<([a-zA-Z][\w.:-]*)")
+
+
+def sniff_markup(text: str, suffix: str) -> None:
+    """Refuse content that is not what its extension claims: SVG images, and markup in text files.
+
+    .html/.htm may hold any HTML (its text is extracted, never rendered) but not an SVG or other
+    XML document; .txt and .md must not be a whole HTML, SVG or XML document.
+    """
+    head = text[:4096]
+    prolog = _PROLOG.match(head).group(0)
+    tag = _FIRST_TAG.match(head, len(prolog))
+    root = tag.group(1).lower().rsplit(":", 1)[-1] if tag else ""
+    if root == "svg" or re.search(r"<!doctype\s+svg", prolog, re.IGNORECASE):
+        raise BadFile("it is an SVG image, not an article")
+    is_xml = prolog.lstrip().lower().startswith("<?xml")
+    if suffix in (".html", ".htm"):
+        if is_xml and root and root != "html":
+            raise BadFile(f"it is an XML document (<{root}>), not an HTML page")
+        return
+    if root == "html" or re.search(r"<!doctype\s+html", prolog, re.IGNORECASE):
+        raise BadFile(f"it is an HTML page, not {suffix} text (add it as .html)")
+    if is_xml:
+        raise BadFile(f"it is an XML document, not {suffix} text")
+
+
 def load_file(path: Path, *, max_bytes: int) -> Document:
     """Read one article file into a Document, or raise BadFile with a one-line reason."""
     suffix = path.suffix.lower()
@@ -203,6 +234,7 @@ def load_file(path: Path, *, max_bytes: int) -> Document:
     except OSError as exc:
         raise BadFile(f"unreadable ({exc.strerror or exc})") from None
     text = decode(data)
+    sniff_markup(text, suffix)
     if suffix in (".html", ".htm"):
         text = html_to_text(text)
     elif suffix in (".md", ".markdown"):

