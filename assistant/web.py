@@ -161,8 +161,13 @@ class Suggestions:
         return {d.doc_id: self.for_doc(d) for d in self.bot.documents()[:limit]}
 
 
-def build_app(bot: Assistant, upload_dir: Path | None = None):
-    """The chat, the sources panel, the article picker, uploads (if `upload_dir`) and /ask."""
+def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int = 32,
+              concurrency: int = 2):
+    """The chat, the sources panel, the article picker, uploads (if `upload_dir`) and /ask.
+
+    `concurrency` questions are answered at once; up to `queue_size` more wait their turn, and
+    beyond that callers are told at once that the app is busy (HTTP 503, "Queue is full").
+    """
     import gradio as gr
 
     suggestions = Suggestions(bot)
@@ -283,15 +288,20 @@ def build_app(bot: Assistant, upload_dir: Path | None = None):
             file.upload(upload, [file], [status, file, picker, panel, *buttons],
                         concurrency_limit=1, concurrency_id="ingest", **private)
         gr.api(ask, api_name="ask")
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
 
 
 def launch(bot: Assistant | None = None, upload_dir: Path | None = None, **kwargs: Any):
-    """Start the chat on 127.0.0.1 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT still apply)."""
+    """Start the chat on 127.0.0.1 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT still apply).
+
+    ASSISTANT_WEB_QUEUE_SIZE (default 32) and ASSISTANT_WEB_CONCURRENCY (default 2) set how many
+    questions may wait and how many are answered at once; see `build_app`.
+    """
     if bot is None:
         bot, upload_dir = default_assistant()
-    demo = build_app(bot, upload_dir)
+    demo = build_app(bot, upload_dir, queue_size=int(os.environ.get("ASSISTANT_WEB_QUEUE_SIZE") or 32),
+                     concurrency=int(os.environ.get("ASSISTANT_WEB_CONCURRENCY") or 2))
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("share", False)
     kwargs.setdefault("max_file_size", f"{MAX_UPLOAD_MB}mb")

@@ -1,12 +1,10 @@
-"""The running web app under abuse: file-route traversal, odd questions over /ask, many users at once."""
+"""The running web app under abuse: file-route traversal, odd questions over /ask (load: test_load.py)."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import statistics
-import threading
-import time
+from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
@@ -98,51 +96,66 @@ def test_ask_endpoint_answers_lone_surrogates(app):
     assert isinstance(data[0]["text"], str) and data[0]["text"]
 
 
-_QUESTIONS = ["How many ethnic Armenians live in Nagorno-Karabakh?", "How long is the harbour bridge?",
-              "What did Azerbaijan call its operation?", "Who opened the bridge?", "What is the weather?"]
+_HOSTILE_HTML = (b"<!DOCTYPE html><html><body><p>Bridge story.</p>"
+                 b"<script>alert(document.cookie)</script></body></html>")
+_HOSTILE_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
 
 
-def test_eight_concurrent_users_get_answers_without_errors(app):
-    from gradio_client import Client
+_MARKUP_TYPES = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml")
+
+
+def _fetch(url: str, path: str) -> tuple[int, str, str, bytes]:
+    """GET `path`: (status, media type, content disposition, body)."""
+    import httpx
+
+    resp = httpx.get(url.rstrip("/") + path, timeout=30)
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip()
+    return resp.status_code, ctype, resp.headers.get("content-disposition", ""), resp.content
+
+
+def test_uploaded_html_and_svg_are_never_served_back_as_markup(app):
+    """Neither our uploads folder nor Gradio's upload cache hands an HTML/SVG file back to render."""
+    import httpx
+
+    url, data_dir = app
+    uploads = data_dir / "uploads"
+    stored = [uploads / "hostile.html", uploads / "hostile.svg"]
+    stored[0].write_bytes(_HOSTILE_HTML)
+    stored[1].write_bytes(_HOSTILE_SVG)
+    try:
+        cached = []
+        for name, body in (("hostile.html", _HOSTILE_HTML), ("hostile.svg", _HOSTILE_SVG)):
+            resp = httpx.post(url.rstrip("/") + "/gradio_api/upload", files={"files": (name, body)},
+                              timeout=30)
+            assert resp.status_code == 200, resp.text  # anyone may put a file in Gradio's cache ...
+            cached += resp.json()
+        assert len(cached) == 2
+        seen, rendered = [], []
+        for path in [str(p) for p in stored] + cached:
+            for route in ("/gradio_api/file=", "/file=", "/gradio_api/file/"):
+                status, ctype, disposition, body = _fetch(url, route + path)
+                seen.append((route + path, status, ctype, disposition.split(";")[0]))
+                if status == 200 and b"<script>" in body and (
+                        ctype in _MARKUP_TYPES or not disposition.startswith("attachment")):
+                    rendered.append(seen[-1])
+        print("\n" + "\n".join(map(str, seen)))
+        assert rendered == []  # ... but it never comes back as a page (or image) of our origin
+        # The cached copies are reachable, so the check above looked at real responses: downloads.
+        for path in cached:
+            download = (200, "application/octet-stream", f'attachment; filename="{Path(path).name}"')
+            assert _fetch(url, "/gradio_api/file=" + path)[:3] == download
+    finally:
+        for p in stored:
+            p.unlink()
+
+
+def test_gradio_refuses_uploads_over_the_size_limit(app):
+    import httpx
+
+    from assistant.web import MAX_UPLOAD_MB
 
     url, _ = app
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + 20
-
-    def user(n: int):
-        try:
-            client = Client(url, verbose=False)
-        except Exception as exc:  # noqa: BLE001  (every failure is a finding, reported below)
-            with lock:
-                errors.append(f"user {n} could not connect: {exc!r}")
-            return
-        for i in range(200):  # bounded even if the clock misbehaves
-            if time.monotonic() > stop_at:
-                break
-            question = _QUESTIONS[(n + i) % len(_QUESTIONS)]
-            t = time.perf_counter()
-            try:
-                result = client.predict(question, [], api_name="/ask")
-                ok = isinstance(result, dict) and isinstance(result.get("text"), str) and result["text"]
-                problem = None if ok and not result.get("error") else f"bad result {result!r}"[:200]
-            except Exception as exc:  # noqa: BLE001
-                problem = repr(exc)[:200]
-            with lock:
-                latencies.append(time.perf_counter() - t)
-                if problem:
-                    errors.append(f"user {n}: {problem}")
-
-    threads = [threading.Thread(target=user, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not any(t.is_alive() for t in threads), "a user never finished"
-    assert errors == []
-    assert len(latencies) >= 8
-    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]
-    median = statistics.median(latencies)
-    print(f"\n8 users, {len(latencies)} questions in ~20 s: median {median * 1000:.0f} ms,"
-          f" p95 {p95 * 1000:.0f} ms")
+    big = b"word " * ((MAX_UPLOAD_MB + 1) * 1_000_000 // 5)  # Gradio's "5mb" is 5 MiB: go past it
+    resp = httpx.post(url.rstrip("/") + "/gradio_api/upload", files={"files": ("big.txt", big)}, timeout=60)
+    assert resp.status_code == 413 and "maximum allowed size" in resp.text, (resp.status_code,
+                                                                              resp.text[:200])
