@@ -2,6 +2,7 @@
 
 It speaks the real `/v1/chat/completions` wire protocol — JSON replies, and server-sent events
 when the client asks for `stream: true` — so the whole LangChain → openai SDK → HTTP path runs.
+It also answers Ollama's `/api/chat` (newline-delimited JSON), for the `ollama` provider.
 `script(request) -> Reply` decides each reply; every request body is kept in `requests`.
 """
 
@@ -62,6 +63,9 @@ class FakeOpenAI:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+                if self.path.rstrip("/") == "/api/chat":
+                    self._ollama()
+                    return
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                     return
@@ -79,6 +83,32 @@ class FakeOpenAI:
                     self._stream(body, reply)
                 else:
                     self._json(200, _completion(body, reply.text))
+
+            def _ollama(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                fake.requests.append(body)
+                reply = fake.script(body)
+                reply = Reply(reply) if isinstance(reply, str) else reply
+                time.sleep(reply.delay)
+                if reply.status != 200:
+                    self._json(reply.status, {"error": reply.text or "scripted failure"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.end_headers()
+                stamp = "2026-01-01T00:00:00Z"
+                for piece in _pieces(reply.text) if body.get("stream", True) else [reply.text]:
+                    line = {"model": body.get("model"), "created_at": stamp,
+                            "message": {"role": "assistant", "content": piece}, "done": False}
+                    self.wfile.write(json.dumps(line).encode() + b"\n")
+                    self.wfile.flush()
+                done = {"model": body.get("model"), "created_at": stamp,
+                        "message": {"role": "assistant", "content": ""}, "done": True,
+                        "done_reason": "stop", "total_duration": 1, "load_duration": 1,
+                        "prompt_eval_count": 1, "prompt_eval_duration": 1, "eval_count": 1,
+                        "eval_duration": 1}
+                self.wfile.write(json.dumps(done).encode() + b"\n")
+                self.wfile.flush()
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

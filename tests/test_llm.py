@@ -379,3 +379,26 @@ def test_answer_to_dict_carries_the_verification(bot, two_article_corpus):
     assert data["mode"] == "llm" and data["verification"]["claims"][0]["supported"] is True
     assert data["verification"]["raw_text"].endswith("].") and "llm_ms" in data["timings"]
     assert np.isfinite(data["confidence"])
+
+
+def test_the_ollama_provider_over_its_own_protocol(bot, two_article_corpus):
+    with FakeOpenAI(cite("120,000", "About 120,000 ethnic Armenians live in Nagorno-Karabakh")) as server:
+        base = server.base_url.removesuffix("/v1")
+        answer = llm_bot(bot, two_article_corpus, llm_provider="ollama", llm_base_url=base).ask(ARMENIANS)
+    assert server.requests and server.requests[-1]["model"] == "fake"
+    assert answer.mode == "llm" and answer.text.endswith("[1].") and "120,000" in answer.citations[0].text
+
+
+def test_assistant_chat_streams_then_prints_the_checked_answer(tmp_path):
+    script = cite("120,000", "About 120,000 ethnic Armenians live in Nagorno-Karabakh")
+    with FakeOpenAI(script) as server:
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant", "chat", "--corpus", str(ROOT / "corpus"),
+             "--index-dir", str(tmp_path / "index"), "--set", "answer_mode=llm",
+             "--set", "llm_model=fake", "--set", f"llm_base_url={server.base_url}"],
+            cwd=ROOT, input=ARMENIANS + "\n\n", capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    streamed, checked = out.stdout.split("Checked against the articles:", 1)
+    assert "About 120,000 ethnic Armenians live in Nagorno-Karabakh [" in streamed
+    assert "About 120,000 ethnic Armenians live in Nagorno-Karabakh [1]." in checked
+    assert "Sources:" in checked and "120,000 ethnic Armenians" in checked
