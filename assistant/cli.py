@@ -37,7 +37,7 @@ def _assistant(args, *, ingest: bool = True):
 
 def format_answer(answer) -> str:
     """The answer text, then its numbered sources, as plain terminal text."""
-    lines = [answer.text]
+    lines = [f"({answer.notice})", answer.text] if answer.notice else [answer.text]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

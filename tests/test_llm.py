@@ -402,3 +402,15 @@ def test_assistant_chat_streams_then_prints_the_checked_answer(tmp_path):
     assert "About 120,000 ethnic Armenians live in Nagorno-Karabakh [" in streamed
     assert "About 120,000 ethnic Armenians live in Nagorno-Karabakh [1]." in checked
     assert "Sources:" in checked and "120,000 ethnic Armenians" in checked
+
+
+def test_assistant_ask_prints_the_notice_when_the_server_is_down(tmp_path):
+    base = f"http://127.0.0.1:{_closed_port()}/v1"
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", ARMENIANS, "--corpus", str(ROOT / "corpus"),
+         "--index-dir", str(tmp_path / "index"), "--set", "answer_mode=llm", "--set", "llm_model=fake",
+         "--set", f"llm_base_url={base}", "--set", "llm_timeout=2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, rest = out.stdout.split("\n", 1)
+    assert "could not be reached" in first and "120,000" in rest and "Traceback" not in out.stderr
