@@ -18,8 +18,13 @@ ourselves out over own same she should some such that that's their theirs them t
 these they this those through too under until up upon very was wasn't we were what when where
 which while who whom whose why will would you your yours yourself yourselves
 tell told say said says according article articles story report text please know mention mentioned
-mentions describe described many much one ones did does
+mentions describe described many much one ones did does sort sorts kind kinds
+see sees saw seen get gets got go goes went
 """.split())
+
+# Bump when tokens, stems, stopwords or synonyms change: anything that saved the terms of a
+# text (the saved CorpusIndex) must then compute them again.
+TEXT_VERSION = "2"
 
 # Question words carry the expected answer type, not content to match.
 QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
@@ -45,15 +50,41 @@ def stem(word: str) -> str:
                          ("ements", "e"), ("ement", "e"), ("ments", ""), ("ment", ""),
                          ("ities", ""), ("ity", ""), ("ness", ""), ("ingly", ""), ("edly", ""),
                          ("ings", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ers", ""),
-                         ("er", ""), ("ed", ""), ("es", ""), ("ly", ""), ("s", "")):
+                         ("er", ""), ("tors", "t"), ("tor", "t"), ("ed", ""), ("es", ""),
+                         ("ly", ""), ("s", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             return w[: len(w) - len(suffix)] + keep
     return w
 
 
+# Words a reader uses for what news copy says otherwise, mapped (after stemming) to one stem so
+# that "killed" meets "lives", "truce" meets "ceasefire". Only plain synonyms in news usage.
+_SYNONYM_GROUPS = (
+    "kill die died dead death fatal",
+    "ceasefire truce",
+    "talk negotiation",
+    "protest demonstrat protestor demonstration rally",
+    "troop soldi forc",
+    "refuge evacue",
+    "attack offensive assault",
+    "strike hit target",
+    "equipment machinery hardware",
+    "shell bombard bomb",
+    "aid relief",
+    "hurt injur wound injury",
+    "price pric cost",
+)
+SYNONYMS = {w: group.split()[0] for group in _SYNONYM_GROUPS for w in group.split()}
+
+
+def canonical(term: str) -> str:
+    return SYNONYMS.get(term, term)
+
+
 def content_terms(text: str) -> list[str]:
     """Stems of the words that carry meaning (no stopwords, no question words)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and w not in QUESTION_WORDS]
+    return [canonical(stem(w)) for w in words(text)
+            if w not in STOPWORDS and w not in QUESTION_WORDS]
 
 
 def bm25_tokens(text: str) -> list[str]:

@@ -180,3 +180,52 @@ def test_an_unreadable_vector_index_degrades_to_bm25(bot, monkeypatch):
     monkeypatch.setattr(bot.store, "search", broken)
     answer = bot.ask("How much did the bridge cost?")
     assert answer.error is None and "410 million euros" in answer.text
+
+
+# Answering helpers (pure functions, no model).
+
+def test_synonyms_and_agent_nouns_meet():
+    from assistant.text import content_terms
+
+    assert content_terms("protesters") == content_terms("protestors") == content_terms("demonstrators")
+    assert content_terms("killed") == content_terms("deaths") == content_terms("dead")
+    assert content_terms("truce") == content_terms("ceasefire")
+    assert content_terms("what kind of weapons") == content_terms("weapons")
+
+
+def test_typed_match_prefers_the_unit_and_the_grain_asked_for():
+    from assistant.answering.analysis import answer_type, typed_match
+    from assistant.text import canonical, content_terms, stem
+
+    def fit(question, sentence):
+        return typed_match(answer_type(question), question, sentence,
+                           set(content_terms(question)), lambda w: canonical(stem(w)))
+
+    stops = "The line will run to the hospital campus, with 16 stops along the way."
+    assert fit("how many stops will the tram have", stops) == 1.0
+    assert fit("how many trams will be ordered", stops) == 0.5
+    assert fit("how many trams will be ordered", "The council approved the plan.") == -1.0
+    assert fit("in which decade was the first war", "It was fought in the 1990s.") == 1.0
+    assert fit("in which decade was the first war", "The last war was three years ago.") == 0.5
+    assert answer_type("Until when will it keep going?") != "date"
+
+
+def test_person_questions_do_not_take_weekdays_nationalities_or_datelines_for_names():
+    from assistant.answering.analysis import PERSON, spans_of
+
+    def names(sentence):
+        return [sentence[a:b] for a, b in spans_of(PERSON, sentence)]
+
+    assert names("LEUVEN, Belgium — The council voted on Tuesday.") == []
+    assert names("Wednesday saw Armenian forces retreat.") == []
+    assert names("It came from Armenian Prime Minister Nikol Pashinyan.") == ["Nikol Pashinyan"]
+
+
+def test_later_parts_of_a_question_carry_what_the_first_part_is_about():
+    from assistant.answering.analysis import split_parts
+
+    parts = split_parts("what did pashinyan accuse azerbaijan of and which country does he name")
+    assert parts[0] == "what did pashinyan accuse azerbaijan of"
+    assert parts[1].startswith("which country does he name (") and "pashinyan" in parts[1]
+    assert split_parts("When was the first war, and in what year did Azerbaijan win?")[1] == \
+        "what year did Azerbaijan win?"

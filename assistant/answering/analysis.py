@@ -9,20 +9,21 @@ NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|far|long|old|big|large|high|tall)\b|\b(what|which) (number|percentage|"
     r"share|proportion|amount|distance|population|size|figure|total)\b|\bhow many\b", re.I)
-_DATE_Q = re.compile(r"\bwhen\b|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
+_DATE_Q = re.compile(r"(?<!until )(?<!till )\bwhen\b"
+                     r"|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
                      r"|\bsince when\b|\bhow long ago\b", re.I)
 _PERSON_Q = re.compile(r"\bwhom?\b|\b(what|which) (official|minister|leader|person|president|"
                        r"spokesperson|spokesman|spokeswoman|man|woman)\b|\bname of the\b", re.I)
 _PLACE_Q = re.compile(r"\bwhere\b|\b(what|which) (city|town|village|country|region|place|"
                       r"location|capital|province|district|area|street)\b|\bin which\b", re.I)
 
-_NUM_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+_NUM_WORDS = ("several|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
               "thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|"
               "thousands|million|millions|billion|dozen|dozens|half")
 _QUANT = r"(?:(?:approximately|about|around|almost|nearly|some|roughly|more than|over|at least|" \
          r"up to|fewer than|less than|an estimated|a mere|only)\s+)?"
 NUMBER_SPAN = re.compile(
-    rf"\b{_QUANT}(?:\d[\d,.]*\d|\d)(?:\s*(?:%|per ?cent|million|billion|thousand))?"
+    rf"\b{_QUANT}(?:\d[\d,.]*\d|\d)(?:\s*(?:%|per ?cent|million|billion|thousand))?(?:-[A-Za-z]+)*"
     rf"(?:\s+(?!and\b|in\b|of\b|the\b|to\b|from\b|on\b|at\b|by\b|for\b)[A-Za-z][\w-]*){{0,2}}"
     rf"|\b{_QUANT}(?:{_NUM_WORDS})(?:[\s-]+(?:{_NUM_WORDS}))*"
     rf"(?:\s+(?!and\b|in\b|of\b|the\b|to\b|from\b|on\b|at\b|by\b|for\b|a\b)[A-Za-z][\w-]*){{1,2}}",
@@ -56,6 +57,53 @@ def answer_type(question: str) -> str:
     return OTHER
 
 
+# What a date question asks for: "which year" wants 2020, not "Tuesday".
+_GRAIN_Q = (
+    (re.compile(r"\bdecade\b", re.I), re.compile(r"\b(?:1[89]|20)\d0s\b")),
+    (re.compile(r"\bcentury\b", re.I), re.compile(r"\bcentury\b|\b\d{2}00s\b", re.I)),
+    (re.compile(r"\byear\b", re.I), re.compile(r"\b(?:1[89]|20)\d\d\b|\byears?\b", re.I)),
+    (re.compile(r"\bmonth\b", re.I), re.compile(rf"\b(?:{_MONTHS})\b|\bmonths?\b")),
+    (re.compile(r"\bday\b|\bweekday\b", re.I),
+     re.compile(rf"\b(?:{_DAYS}|yesterday|today|tomorrow)\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b"
+                rf"|\b(?:{_MONTHS})\s+\d{{1,2}}\b", re.I)),
+)
+# Words of a number question that are not the thing counted ("how long", "how many").
+_NUMBER_WORDS = frozenset("long many much far old big large high tall number percentage share "
+                          "proportion amount distance size figure total".split())
+
+
+def date_grain(question: str) -> re.Pattern | None:
+    for asks, grain in _GRAIN_Q:
+        if asks.search(question):
+            return grain
+    return None
+
+
+def typed_match(kind: str, question: str, sentence: str, question_terms: set[str], stem) -> float:
+    """How well the sentence holds the kind of thing asked for: 1 fits, 0.5 partly, -1 not at all.
+
+    A number whose unit the question names ("how many stops" - "16 stops") fits; any other new
+    number fits partly. A date of the grain asked for ("which year" - "2020") fits; another date
+    fits partly.
+    """
+    phrase = key_phrase(kind, sentence, question_terms, stem)
+    if phrase is None:
+        return -1.0
+    if kind == NUMBER:
+        units = question_terms - {stem(w) for w in _NUMBER_WORDS}
+        for start, end in spans_of(kind, sentence):
+            words = {stem(w.lower()) for w in re.findall(r"[^\W\d_]+", sentence[start:end])}
+            if words & units:
+                return 1.0
+        return 0.5
+    if kind == DATE:
+        grain = date_grain(question)
+        if grain is None:
+            return 1.0
+        return 1.0 if any(grain.search(sentence[a:b]) for a, b in spans_of(kind, sentence)) else 0.5
+    return 1.0
+
+
 def spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
     """Character spans in the sentence that could answer a question of this kind."""
     if kind == NUMBER:
@@ -65,14 +113,40 @@ def spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
     if kind == DATE:
         return [m.span() for m in DATE_SPAN.finditer(sentence)]
     if kind == PERSON:
-        # Full names, or a single proper noun inside the sentence (an agency, a capital).
-        spans = [m.span() for m in NAME_SPAN.finditer(sentence)]
-        spans += [m.span() for m in _SINGLE_CAP.finditer(sentence) if m.start() > 0
-                  and not any(a <= m.start() < b for a, b in spans)]
+        # Full names, or a single proper noun inside the sentence (an agency, a capital); not
+        # weekdays, months, nationalities ("Armenian") or a dateline ("LEUVEN, Belgium —").
+        skip = _dateline_end(sentence)
+        spans = [_trim_name(sentence, m.start(), m.end()) for m in NAME_SPAN.finditer(sentence)
+                 if m.start() >= skip]
+        spans = [s for s in spans if s is not None]
+        spans += [m.span() for m in _SINGLE_CAP.finditer(sentence) if m.start() > max(0, skip - 1)
+                  and not any(a <= m.start() < b for a, b in spans)
+                  and not _NOT_A_NAME.fullmatch(m.group())]
         return spans
     if kind == PLACE:
         return [m.span(1) for m in PLACE_SPAN.finditer(sentence)]
     return []
+
+
+_NOT_A_NAME = re.compile(
+    rf"(?:{_DAYS}|{_MONTHS}|[A-Z]\w+(?:ian|ians|ani|anis|ese|ish|ean|eans|ic)|Russian|Russians|"
+    rf"American|Americans|Ethnic|Local|The|This|That|These|Those|Earlier|However|In|On|At|For|"
+    rf"Since|Despite|Within|Simultaneously|According|Public|Officials|Observers|International|"
+    rf"Secretary|Minister|Prime|President|Foreign|Ministry|Deputy|Council|Government|General)")
+_DATELINE = re.compile(r"^[A-Z][A-Z .'’-]+,[^—–]{0,40}[—–]\s*")
+
+
+def _dateline_end(sentence: str) -> int:
+    m = _DATELINE.match(sentence)
+    return m.end() if m else 0
+
+
+def _trim_name(sentence: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span without the leading words that are not names; None when nothing is left."""
+    for m in re.finditer(r"\S+", sentence[start:end]):
+        if not _NOT_A_NAME.fullmatch(m.group().strip("’'s")):
+            return start + m.start(), end
+    return None
 
 
 def key_phrase(kind: str, sentence: str, question_terms: set[str], stem) -> str | None:
@@ -101,11 +175,24 @@ def _distance_to_terms(sentence: str, pos: int, terms: set[str], stem) -> int:
 
 
 _SPLIT = re.compile(
-    r"\s*(?:\?\s+|,?\s+and\s+(?=(?:what|who|whom|whose|when|where|why|how|which|did|does|do|is|"
+    r"\s*(?:\?\s+|,?\s+and\s+(?:(?:in|on|at|for|by|from|to|since|with)\s+)?"
+    r"(?=(?:what|who|whom|whose|when|where|why|how|which|did|does|do|is|"
     r"are|was|were|has|have)\b)|;\s+)", re.I)
+_PART_REF = re.compile(r"\b(he|she|him|his|her|it|its|they|them|their|there|that|this)\b", re.I)
+_TOPIC_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_FRAME = frozenset("what which who whom whose when where why how did does do is are was were has "
+                   "have the a an of in on at to for by and or many much".split())
 
 
 def split_parts(question: str) -> list[str]:
-    """'When did it start and who ordered it?' -> ['When did it start', 'who ordered it?']."""
+    """'When did it start and who ordered it?' -> ['When did it start', 'who ordered it? (...)'].
+
+    A later part that refers back ("and which country does he name") carries the first part's
+    words in parentheses, the way conversation.condense marks a borrowed topic.
+    """
     parts = [p.strip() for p in _SPLIT.split(question) if p and len(p.split()) >= 2]
-    return parts if len(parts) > 1 else [question]
+    if len(parts) <= 1:
+        return [question]
+    topic = " ".join(w for w in _TOPIC_WORD.findall(parts[0]) if w.lower() not in _FRAME)
+    return [parts[0]] + [f"{p.rstrip(' ?')} ({topic})?" if topic and _PART_REF.search(p)
+                         and not p.rstrip().endswith(")?") else p for p in parts[1:]]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..index import CorpusIndex
-from ..text import content_terms, stem
+from ..text import canonical, content_terms, normalize, stem
 from ..types import Citation, Passage, Sentence
 from . import analysis
 
@@ -36,13 +36,25 @@ class Scoring:
     # A further sentence is cited for the same part only when it scores this close to the best.
     second_ratio: float = 0.92
     second_window: int = 2
-    # Sentences the conversation already quoted rarely answer the follow-up.
-    repeat: float = 0.2
+    # Penalty for a sentence the conversation already quoted. Off: a follow-up's answer is often
+    # in the sentence just quoted ("What did he accuse Azerbaijan of?" after "Who is the prime
+    # minister?"); the borrowed-topic weight keeps other follow-ups off the old sentence.
+    repeat: float = 0.0
     # Question kinds whose answer sentence must hold such a thing (a name for "who").
-    require_type: tuple[str, ...] = (analysis.PERSON,)
+    require_type: tuple[str, ...] = (analysis.PERSON, analysis.NUMBER)
     type_ratio: float = 0.85
+    # Share of the question's ordinary (not capitalised) words the sentence holds: a sentence that
+    # matches only the names ("Leuven", "Azerbaijan") rarely answers what is asked about them.
+    common: float = 0.2
+    # The words a follow-up borrows from the conversation ("(Leuven tram line cost)") count this
+    # much of the user's own words: they say what it is about, not what is asked.
+    topic: float = 0.25
+    # Added to every score so that settings.abstain_threshold stays the calibrated cut.
+    offset: float = -0.12
 
 _NAMED = re.compile(r"\b[A-Z][\w'’-]+")
+# conversation.condense appends the borrowed topic of a follow-up in parentheses.
+_TOPIC = re.compile(r"\s*\(([^()]*)\)\s*\??\s*$")
 
 
 @dataclass
@@ -58,6 +70,7 @@ class Scored:
     is_title: bool
     context: float = 0.0
     repeated: bool = False
+    common: float = 1.0
 
 
 @dataclass
@@ -106,6 +119,7 @@ class ExtractiveAnswerer:
                 best = typed
             picks = [best] + [s for s in ranked[1:3]
                               if s.score >= best.score * self.weights.second_ratio
+                              and s.typed >= best.typed
                               and s.sentence.doc_id == best.sentence.doc_id
                               and abs(s.sentence.index - best.sentence.index)
                               <= self.weights.second_window]
@@ -134,10 +148,18 @@ class ExtractiveAnswerer:
                  said: str = "") -> list[Scored]:
         """Each candidate with its (weight-free) features; `rank` turns them into scores."""
         index = self.index
-        named = {stem(w.lower()) for w in _NAMED.findall(question[1:])}
-        terms = {index.correct(t) for t in content_terms(question)}
+        topic_match = _TOPIC.search(question)
+        own = question[:topic_match.start()] if topic_match else question
+        named = {canonical(stem(w.lower())) for w in _NAMED.findall(question[1:])}
+        terms = {index.correct(t) for t in content_terms(own)}
         weights = {t: index.idf.get(t, index.unseen_idf) for t in terms}
+        if topic_match:
+            for t in {index.correct(t) for t in content_terms(topic_match.group(1))} - terms:
+                weights[t] = self.weights.topic * index.idf.get(t, index.unseen_idf)
         total = sum(weights.values()) or 1.0
+        common_weights = {t: w for t, w in weights.items() if t not in named}
+        common_total = sum(common_weights.values())
+        said_norm = normalize(said) if said else ""
         # Words of the question that no article contains at all are a sign the articles do not
         # cover what is asked; a missing name (Brazil, a minister's name) is the strongest sign.
         missing_named = sum(w for t, w in weights.items() if t not in index.idf and t in named)
@@ -153,12 +175,14 @@ class ExtractiveAnswerer:
             # borrows the question words its predecessor holds.
             prev = index.sentence_terms[row - 1] if s.index > 1 else frozenset()
             context = sum(w for t, w in weights.items() if t in prev and t not in s_terms) / total
+            common = (sum(w for t, w in common_weights.items() if t in s_terms) / common_total
+                      if common_total else 1.0)
             typed = 0.0
             if kind != analysis.OTHER:
-                typed = 1.0 if analysis.key_phrase(kind, s.text, terms, stem) else -1.0
+                typed = analysis.typed_match(kind, own, s.text, terms, _stem)
             out.append(Scored(s, 0.0, float(d), lexical, typed, rank, missing_named / total,
                               missing_common / total, s.index == 0, context,
-                              bool(said) and s.text in said))
+                              bool(said_norm) and normalize(s.text) in said_norm, common))
         return out
 
     def rank(self, scored: list[Scored]) -> list[Scored]:
@@ -167,7 +191,8 @@ class ExtractiveAnswerer:
             x.score = (w.dense * x.dense + w.lexical * x.lexical + w.typed * x.typed
                        + w.rank / (1 + x.rank) - w.missing_named * x.missing_named
                        - w.missing_common * x.missing_common - w.title * x.is_title
-                       + w.context * x.context - w.repeat * x.repeated)
+                       + w.context * x.context - w.repeat * x.repeated
+                       + w.common * x.common + w.offset)
         return sorted(scored, key=lambda x: -x.score)
 
     def _compose(self, question: str, chosen: list[tuple[str, Scored]], confidence: float) -> Draft:
@@ -179,7 +204,8 @@ class ExtractiveAnswerer:
                                       sentence_id=s.index, start=s.start, end=s.end, text=s.text,
                                       score=round(scored.score, 4)))
             kind = analysis.answer_type(part)
-            lead = analysis.key_phrase(kind, s.text, set(content_terms(part)), stem)
+            lead = analysis.key_phrase(kind, s.text, set(content_terms(_TOPIC.sub("", part))),
+                                       _stem)
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
         return Draft(text="\n\n".join(pieces), citations=citations, abstained=False,
@@ -193,6 +219,11 @@ class ExtractiveAnswerer:
                                                else "No articles are indexed yet."))
         return Draft(text=text, citations=[], abstained=True,
                      confidence=_squash(confidence - self.threshold))
+
+
+def _stem(word: str) -> str:
+    """The stem the question's terms are compared in (synonyms folded, as content_terms does)."""
+    return canonical(stem(word))
 
 
 def _capitalise(s: str) -> str:
