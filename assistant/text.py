@@ -24,7 +24,7 @@ see sees saw seen get gets got go goes went
 
 # Bump when tokens, stems, stopwords or synonyms change: anything that saved the terms of a
 # text (the saved CorpusIndex) must then compute them again.
-TEXT_VERSION = "2"
+TEXT_VERSION = "3"
 
 # Question words carry the expected answer type, not content to match.
 QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
@@ -47,6 +47,7 @@ def stem(word: str) -> str:
         return w
     for suffix, keep in (("ational", "ate"), ("iveness", "ive"), ("fulness", "ful"),
                          ("ousness", "ous"), ("ization", "ize"), ("isation", "ize"),
+                         ("ations", ""), ("ation", ""), ("ating", ""), ("ated", ""), ("ates", ""),
                          ("ements", "e"), ("ement", "e"), ("ments", ""), ("ment", ""),
                          ("ities", ""), ("ity", ""), ("ness", ""), ("ingly", ""), ("edly", ""),
                          ("ings", ""), ("ing", ""), ("ies", "y"), ("ied", "y"), ("ers", ""),
@@ -54,6 +55,11 @@ def stem(word: str) -> str:
                          ("ly", ""), ("s", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             return w[: len(w) - len(suffix)] + keep
+    # "accuse"/"accusation"/"accused" and "operate"/"operation" meet at one stem.
+    if w.endswith("ate") and len(w) >= 7:
+        return w[:-3]
+    if w.endswith("e") and len(w) >= 4:
+        return w[:-1]
     return w
 
 
@@ -74,7 +80,8 @@ _SYNONYM_GROUPS = (
     "hurt injur wound injury",
     "price pric cost",
 )
-SYNONYMS = {w: group.split()[0] for group in _SYNONYM_GROUPS for w in group.split()}
+SYNONYMS = {form: group.split()[0] for group in _SYNONYM_GROUPS for w in group.split()
+            for form in (w, stem(w))}
 
 
 def canonical(term: str) -> str:

@@ -229,3 +229,11 @@ def test_later_parts_of_a_question_carry_what_the_first_part_is_about():
     assert parts[1].startswith("which country does he name (") and "pashinyan" in parts[1]
     assert split_parts("When was the first war, and in what year did Azerbaijan win?")[1] == \
         "what year did Azerbaijan win?"
+
+
+def test_verb_and_noun_forms_meet_at_one_stem():
+    from assistant.text import stem
+
+    assert stem("accuse") == stem("accused") == stem("accusation") == stem("accusations")
+    assert stem("operate") == stem("operation") == stem("operations")
+    assert stem("fire") == stem("fires") and stem("nation") != stem("nat")
