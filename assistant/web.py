@@ -239,8 +239,12 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
                 view(doc.doc_id), *suggestion_updates(doc.doc_id)]
 
     with gr.Blocks(title="Article Q&A", analytics_enabled=False) as demo:
-        gr.Markdown("### Article Q&A\nAnswers quote and cite the sentences of the articles; "
-                    "when the articles do not say, it says so.")
+        gr.Markdown("### Article Q&A\n" + (
+            f"Answers are written by {escape(bot.settings.llm_model)}; every citation is checked "
+            "against its sentence, and the articles are quoted instead when a claim cannot be."
+            if bot.llm is not None else
+            "Answers quote and cite the sentences of the articles; when the articles do not say, "
+            "it says so."), elem_id="qa-intro")
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
                 picker = gr.Dropdown(picker_choices(), value=ALL, label="Ask about",

@@ -43,12 +43,14 @@ def test_the_llm_reply_streams_into_the_chat_then_shows_verified_sources(browser
                     timeout=60_000)
                 final = bot_msg.inner_text()
                 mark = page.page.locator("#qa-sources mark#qa-mark-1").inner_text()
+                intro = page.page.locator("#qa-intro").inner_text()
             finally:
                 page.close()
     assert "Roughly" in partial and "Sources" not in partial  # words arrived before the answer was done
     assert "Roughly 120,000 ethnic Armenians live in the Nagorno-Karabakh region [1]" in final
     assert "checking the sources" not in final
     assert "120,000 ethnic Armenians" in mark
+    assert "written by fake" in intro and "checked" in intro
     assert page.outside == [] and page.page.is_closed()
     assert "evil.example" not in partial + final
     assert [r for r in server.requests if is_answer_request(r)]
