@@ -45,7 +45,9 @@ class Assistant:
         self.corpus = [Path(p) for p in (corpus if isinstance(corpus, list | tuple) else [corpus])]
         self.index_path = self.settings.index_path
         self.embedder = Embedder(self.settings.embedding_model,
-                                 batch_size=self.settings.embedding_batch_size)
+                                 batch_size=self.settings.embedding_batch_size,
+                                 runtime=self.settings.embedding_runtime,
+                                 export_dir=self.settings.model_cache_path)
         self.catalog = Catalog(self.index_path / "catalog.sqlite3")
         check_compatible(self.catalog, self.embedder, self.settings)
         self.store = open_store(self.settings, self.index_path)

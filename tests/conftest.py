@@ -21,6 +21,8 @@ def _isolated_home(tmp_path_factory, monkeypatch):
         if key.startswith("ASSISTANT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    # One ONNX export of the model for the whole session, not one per test's data directory.
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
 

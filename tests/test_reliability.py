@@ -57,7 +57,10 @@ def _child_env() -> dict[str, str]:
 _INGEST_CHILD = """
 import json, sys, time
 import chromadb, sentence_transformers  # noqa: F401  (heavy imports before the clock starts)
-from assistant import Assistant
+from assistant import Assistant, Settings
+from assistant.embeddings import Embedder
+settings = Settings.load()  # and the one-off ONNX export of the model, if not made yet
+Embedder(runtime=settings.embedding_runtime, export_dir=settings.model_cache_path)
 print("start", flush=True)
 t = time.perf_counter()
 bot = Assistant.from_corpus(sys.argv[1], index_dir=sys.argv[2], progress=False)
