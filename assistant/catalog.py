@@ -3,11 +3,16 @@
 A document counts as indexed only once its catalog transaction commits, which happens after
 its chunks are in the vector store; so a killed ingest leaves, at worst, orphan vectors that
 the next ingest removes, never a half-indexed document.
+
+Every transaction that changes the documents also sets a new random `content_version`, so files
+derived from the catalog (the saved CorpusIndex) can tell whether they still describe it.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +50,7 @@ class SourceRecord:
 class Catalog:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -60,6 +66,23 @@ class Catalog:
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def content_version(self) -> str | None:
+        """Changes with every change to the documents (None for a catalog that predates it)."""
+        return self.get_meta("content_version")
+
+    def touch(self) -> None:
+        """Give the current contents a new content_version."""
+        self.set_meta("content_version", uuid.uuid4().hex)
+
+    @contextmanager
+    def snapshot(self):
+        """Reads inside see one consistent state, even while another process writes."""
+        self._db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self._db.execute("COMMIT")
 
     # reads
     def doc_ids(self) -> set[str]:
@@ -88,6 +111,16 @@ class Catalog:
             out[(doc_id, idx)] = np.frombuffer(blob, dtype=np.float32, count=dim)
         return out
 
+    def load_sentence_matrix(self, documents: list[Document], dim: int) -> np.ndarray:
+        """The sentence vectors as one matrix, a row per sentence in the order of `documents`."""
+        rows = {}
+        for doc_id, idx, blob in self._db.execute("SELECT doc_id, idx, embedding FROM sentences"):
+            rows[(doc_id, idx)] = blob
+        blobs = [rows[(s.doc_id, s.index)] for d in documents for s in d.sentences]
+        if not blobs:
+            return np.zeros((0, dim), np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
+
     def load_chunks(self) -> list[tuple[str, str, int, int, int]]:
         return self._db.execute(
             "SELECT chunk_id, doc_id, first, last, n_tokens FROM chunks ORDER BY rowid").fetchall()
@@ -111,11 +144,13 @@ class Catalog:
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
                 [(c.chunk_id, c.doc_id, c.first_sentence, c.last_sentence, c.n_tokens)
                  for c in chunks])
+            self.touch()
 
     def remove_document(self, doc_id: str) -> None:
         with self._transaction():
             for table in ("documents", "sentences", "chunks", "sources"):
                 self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+            self.touch()
 
     def set_source(self, record: SourceRecord) -> None:
         self._db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
@@ -128,6 +163,7 @@ class Catalog:
         with self._transaction():
             for table in ("documents", "sentences", "chunks", "sources", "meta"):
                 self._db.execute(f"DELETE FROM {table}")
+            self.touch()
 
     def _transaction(self):
         return _Transaction(self._db)

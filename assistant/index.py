@@ -1,17 +1,36 @@
-"""The in-memory view of what is indexed: documents, sentence vectors, chunks and a BM25 index."""
+"""The in-memory view of what is indexed: documents, sentence vectors, chunks and a BM25 index.
+
+Building it means reading every sentence vector, finding every sentence's content words and
+indexing every chunk for BM25: seconds for a thousand articles. So the derived parts are saved
+next to the catalog (a .npy sentence matrix read memory-mapped, the sentence terms as arrays, and
+bm25s's own files), in a folder named after the catalog's content_version; a process that finds
+the folder of the current version loads it instead of rebuilding, and a stale folder is never
+read because its name no longer matches. A missing, stale or damaged folder is rebuilt from the
+catalog, which stays the one source of truth.
+"""
 
 from __future__ import annotations
 
 import difflib
+import json
+import logging
 import math
-from collections import Counter
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .catalog import Catalog
 from .text import bm25_tokens, content_terms
 from .types import Document, Sentence
+
+logger = logging.getLogger(__name__)
+
+# Bump when what is saved, or how it is computed, changes: older folders are then rebuilt.
+SAVED_FORMAT = "1"
+SAVED_DIR = "corpus-index"
 
 
 @dataclass(frozen=True)
@@ -22,11 +41,60 @@ class ChunkRef:
     last: int
 
 
-class CorpusIndex:
-    """Read-only after construction; rebuilt (cheaply) after an ingest changes anything."""
+class SentenceTerms:
+    """Each sentence's content-word stems, as a frozenset per row, from compact arrays.
 
-    def __init__(self, documents: list[Document], sentence_vectors: dict[tuple[str, int], np.ndarray],
-                 chunks: list[ChunkRef], dim: int):
+    The sets are made when first asked for (an answer looks at a few dozen sentences, not all of
+    them) and kept.
+    """
+
+    def __init__(self, vocab: list[str], indptr: np.ndarray, indices: np.ndarray):
+        self.vocab = vocab
+        self.indptr = indptr
+        self.indices = indices
+        self._sets: dict[int, frozenset[str]] = {}
+
+    @classmethod
+    def build(cls, texts: list[str]) -> SentenceTerms:
+        ids: dict[str, int] = {}
+        indptr = [0]
+        indices: list[int] = []
+        for text in texts:
+            for t in dict.fromkeys(content_terms(text)):
+                indices.append(ids.setdefault(t, len(ids)))
+            indptr.append(len(indices))
+        return cls(list(ids), np.asarray(indptr, np.int64), np.asarray(indices, np.int32))
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def __getitem__(self, row: int) -> frozenset[str]:
+        if row < 0:
+            row += len(self)
+        terms = self._sets.get(row)
+        if terms is None:
+            if not 0 <= row < len(self):
+                raise IndexError(row)
+            vocab = self.vocab
+            ids = self.indices[self.indptr[row]:self.indptr[row + 1]].tolist()
+            terms = self._sets[row] = frozenset(vocab[i] for i in ids)
+        return terms
+
+    def document_frequency(self) -> np.ndarray:
+        return np.bincount(self.indices, minlength=len(self.vocab))
+
+
+class CorpusIndex:
+    """Read-only after construction; rebuilt (cheaply) after an ingest changes anything.
+
+    `sentence_vectors` is a dict (doc_id, index) -> vector, or a matrix with one row per sentence
+    in document order.
+    """
+
+    def __init__(self, documents: list[Document],
+                 sentence_vectors: dict[tuple[str, int], np.ndarray] | np.ndarray,
+                 chunks: list[ChunkRef], dim: int, *, terms: SentenceTerms | None = None,
+                 bm25=None):
         self.documents = {d.doc_id: d for d in documents}
         self.chunks = chunks
         self.chunk_pos = {c.chunk_id: i for i, c in enumerate(chunks)}
@@ -34,20 +102,25 @@ class CorpusIndex:
         # One row per sentence, so scoring a set of sentences is one matrix product.
         self.sentences: list[Sentence] = [s for d in documents for s in d.sentences]
         self.sentence_row = {(s.doc_id, s.index): i for i, s in enumerate(self.sentences)}
-        self.sentence_matrix = (
-            np.stack([sentence_vectors[(s.doc_id, s.index)] for s in self.sentences])
-            if self.sentences else np.zeros((0, dim), np.float32))
+        if isinstance(sentence_vectors, dict):
+            sentence_vectors = (
+                np.stack([sentence_vectors[(s.doc_id, s.index)] for s in self.sentences])
+                if self.sentences else np.zeros((0, dim), np.float32))
+        if sentence_vectors.shape != (len(self.sentences), dim):
+            raise ValueError(f"sentence vectors {sentence_vectors.shape} do not match "
+                             f"{len(self.sentences)} sentences of dimension {dim}")
+        self.sentence_matrix = sentence_vectors
         # Content-word stems of each sentence and their inverse document frequency over sentences.
-        self.sentence_terms = [frozenset(content_terms(s.text)) for s in self.sentences]
-        df = Counter(t for terms in self.sentence_terms for t in terms)
+        self.sentence_terms = terms or SentenceTerms.build([s.text for s in self.sentences])
+        if len(self.sentence_terms) != len(self.sentences):
+            raise ValueError("sentence terms do not match the sentences")
         n = max(1, len(self.sentences))
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        df = self.sentence_terms.document_frequency().tolist()
+        self.idf = {t: math.log(1 + n / c) for t, c in zip(self.sentence_terms.vocab, df, strict=True)}
         self.unseen_idf = math.log(1 + n)
-        self._vocab_by_initial: dict[str, list[str]] = {}
-        for t in self.idf:
-            self._vocab_by_initial.setdefault(t[:1], []).append(t)
-        self._bm25 = None
-        if chunks:
+        self._vocab_by_initial: dict[str, list[str]] | None = None
+        self._bm25 = bm25
+        if chunks and bm25 is None:
             import bm25s
 
             self._bm25 = bm25s.BM25()
@@ -56,13 +129,96 @@ class CorpusIndex:
 
     @classmethod
     def load(cls, catalog: Catalog, dim: int) -> CorpusIndex:
-        chunks = [ChunkRef(cid, doc, first, last) for cid, doc, first, last, _ in catalog.load_chunks()]
-        return cls(catalog.load_documents(), catalog.load_sentence_embeddings(dim), chunks, dim)
+        """From the saved folder of the catalog's current content, or else built and saved."""
+        with catalog.snapshot():
+            version = catalog.content_version()
+            documents = catalog.load_documents()
+            chunks = [ChunkRef(cid, doc, first, last)
+                      for cid, doc, first, last, _ in catalog.load_chunks()]
+            root = catalog.path.parent / SAVED_DIR
+            if version is not None:
+                try:
+                    return cls._open(root / version, documents, chunks, dim)
+                except FileNotFoundError:
+                    pass
+                except Exception as exc:  # noqa: BLE001  (damaged or foreign files: rebuild)
+                    logger.warning("Rebuilding the saved corpus index (%s: %s).",
+                                   type(exc).__name__, exc)
+            matrix = catalog.load_sentence_matrix(documents, dim)
+        index = cls(documents, matrix, chunks, dim)
+        if version is not None:
+            index.save(root, version)
+        return index
+
+    # saved form
+    def save(self, root: Path, version: str) -> None:
+        """Write the derived parts to root/version (atomically) and drop other versions' folders.
+
+        Best effort: a read-only index directory only means the next process rebuilds too.
+        """
+        target = root / version
+        tmp = root / f".{version}.tmp-{os.getpid()}"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir()
+                np.save(tmp / "sentences.npy", np.ascontiguousarray(self.sentence_matrix, np.float32))
+                terms = self.sentence_terms
+                np.save(tmp / "terms_indptr.npy", terms.indptr)
+                np.save(tmp / "terms_indices.npy", terms.indices)
+                (tmp / "vocab.json").write_text(json.dumps(terms.vocab, ensure_ascii=False),
+                                                encoding="utf-8")
+                if self._bm25 is not None:
+                    self._bm25.save(str(tmp / "bm25"), show_progress=False)
+                meta = {"format": SAVED_FORMAT, "version": version, "dim": self.dim,
+                        "sentences": len(self.sentences), "chunks": len(self.chunks),
+                        "bm25": self._bm25 is not None}
+                # Written last: a folder without it is incomplete and never opened.
+                (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+                try:
+                    os.rename(tmp, target)
+                except OSError:
+                    if not (target / "meta.json").exists():
+                        raise
+            for old in root.iterdir():
+                if old.name != version and not old.name.startswith("."):
+                    shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            logger.warning("Could not save the corpus index under %s (%s).", root, exc)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def _open(cls, folder: Path, documents: list[Document], chunks: list[ChunkRef],
+              dim: int) -> CorpusIndex:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        n_sentences = sum(len(d.sentences) for d in documents)
+        expected = {"format": SAVED_FORMAT, "version": folder.name, "dim": dim,
+                    "sentences": n_sentences, "chunks": len(chunks), "bm25": bool(chunks)}
+        if {k: meta.get(k) for k in expected} != expected:
+            raise ValueError(f"saved index {meta} does not match {expected}")
+        matrix = np.load(folder / "sentences.npy", mmap_mode="r")
+        terms = SentenceTerms(json.loads((folder / "vocab.json").read_text(encoding="utf-8")),
+                              np.load(folder / "terms_indptr.npy"),
+                              np.load(folder / "terms_indices.npy"))
+        bm25 = None
+        if chunks:
+            import bm25s
+
+            bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, load_vocab=True,
+                                   show_progress=False)
+        return cls(documents, matrix, chunks, dim, terms=terms, bm25=bm25)
 
     def correct(self, term: str) -> str:
         """A question word the articles lack, mapped to a close article word ('azerbaijian')."""
         if term in self.idf or len(term) < 5:
             return term
+        if self._vocab_by_initial is None:  # made on first need: most questions never need it
+            by_initial: dict[str, list[str]] = {}
+            for t in self.idf:
+                by_initial.setdefault(t[:1], []).append(t)
+            self._vocab_by_initial = by_initial
         close = difflib.get_close_matches(term, self._vocab_by_initial.get(term[:1], ()), n=1,
                                           cutoff=0.84)
         return close[0] if close else term

@@ -60,11 +60,10 @@ class ChromaStore:
         return {m["doc_id"] for m in got["metadatas"] or []}
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        n = self.count()
-        if n == 0:
-            return []
+        # No count() first: Chroma returns what there is when k exceeds it (none when empty),
+        # and every call to it is another round trip (a network one with a server).
         res = self._collection.query(query_embeddings=[np.asarray(vector, np.float32)],
-                                     n_results=min(k, n), include=["distances"])
+                                     n_results=k, include=["distances"])
         # Cosine distance -> similarity.
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
