@@ -149,18 +149,6 @@ class Embedder(Embeddings):
                 self._cache.popitem(last=False)
         return vector
 
-    def query_many(self, texts: list[str]) -> list[np.ndarray]:
-        """Several queries, the uncached ones in one encode call."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self.encode(missing), strict=True):
-                with self._lock:
-                    self._cache[text] = vector
-                    if len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-        return [self.query(t) for t in texts]
-
     # LangChain's Embeddings interface.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()

@@ -144,6 +144,7 @@ class CorpusIndex:
                 except Exception as exc:  # noqa: BLE001  (damaged or foreign files: rebuild)
                     logger.warning("Rebuilding the saved corpus index (%s: %s).",
                                    type(exc).__name__, exc)
+                    shutil.rmtree(root / version, ignore_errors=True)  # so it is saved anew
             matrix = catalog.load_sentence_matrix(documents, dim)
         index = cls(documents, matrix, chunks, dim)
         if version is not None:

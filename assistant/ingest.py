@@ -1,7 +1,8 @@
 """Bring the index in line with the corpus: add new articles, replace changed ones, drop removed ones.
 
-Only sentences are embedded. A chunk's vector is the normalised mean of its sentences' vectors,
-so no text is encoded twice (a chunk is 4-8 sentences, and the overlap repeats some of them).
+Only sentences are embedded. A chunk's vector is the token-weighted, normalised mean of its
+sentences' vectors, so no text is encoded twice (a chunk is 4-8 sentences, and the overlap
+repeats some of them).
 """
 
 from __future__ import annotations

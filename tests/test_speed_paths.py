@@ -92,6 +92,10 @@ def corpus(tmp_path):
     return corpus
 
 
+def _no_rebuild(*_args, **_kwargs):
+    raise AssertionError("rebuilt although a saved index of this version exists")
+
+
 def _saved_folders(index_dir):
     root = index_dir / SAVED_DIR
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
@@ -129,11 +133,8 @@ def test_saved_index_is_used_and_equals_a_rebuilt_one(corpus, tmp_path, monkeypa
     catalog = bot.catalog
     assert _saved_folders(index_dir) == [catalog.content_version()]
 
-    def no_rebuild(*_args, **_kwargs):
-        raise AssertionError("rebuilt although a saved index of this version exists")
-
     with monkeypatch.context() as m:
-        m.setattr(SentenceTerms, "build", no_rebuild)
+        m.setattr(SentenceTerms, "build", _no_rebuild)
         saved = CorpusIndex.load(catalog, bot.embedder.dimension)
     documents = catalog.load_documents()
     built = CorpusIndex(documents, catalog.load_sentence_matrix(documents, bot.embedder.dimension),
@@ -177,7 +178,7 @@ def test_a_changed_corpus_never_reads_a_stale_saved_index(corpus, tmp_path):
 
 
 @pytest.mark.integration
-def test_a_damaged_saved_index_is_rebuilt(corpus, tmp_path):
+def test_a_damaged_saved_index_is_rebuilt(corpus, tmp_path, monkeypatch):
     index_dir = tmp_path / "index"
     bot = Assistant.from_corpus(corpus, index_dir=index_dir)
     q = "How much did the bridge cost?"
@@ -187,6 +188,11 @@ def test_a_damaged_saved_index_is_rebuilt(corpus, tmp_path):
     (folder / "vocab.json").write_text("[")
     again = Assistant(corpus, index_dir, ingest=False)
     assert again.ask(q).text == expected
+    # ... and saved anew, so the next process loads it instead of rebuilding again.
+    assert np.load(folder / "sentences.npy").shape == again.index.sentence_matrix.shape
+    with monkeypatch.context() as m:
+        m.setattr(SentenceTerms, "build", _no_rebuild)
+        CorpusIndex.load(again.catalog, again.embedder.dimension)
 
 
 @pytest.mark.integration
