@@ -49,8 +49,11 @@ def test_key_phrase_skips_what_the_question_already_says():
 
 
 def test_multi_part_questions_are_split():
+    # A later part that refers back ("it") carries the first part's words (d3af747).
     assert analysis.split_parts("When did it open and how much did it cost?") == [
-        "When did it open", "how much did it cost?"]
+        "When did it open", "how much did it cost (it open)?"]
+    assert analysis.split_parts("When did the bridge open and how much did the city pay?") == [
+        "When did the bridge open", "how much did the city pay?"]
     assert analysis.split_parts("Where do Armenians and Azerbaijanis live?") == [
         "Where do Armenians and Azerbaijanis live?"]
 
