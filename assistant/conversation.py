@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .answering.analysis import NAME_SPAN
+from .answering.analysis import NAME_SPAN, trim_name
 from .text import STOPWORDS
 
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
@@ -89,8 +89,10 @@ def _lead(answer: str) -> str:
 
 
 def _person_names(text: str) -> list[str]:
+    """Full names without their titles: "Nikol Pashinyan", not "Armenian Prime Minister Nikol ..."."""
     names, _ = _entities(text)
-    return [n for n in names if n.split()[0].lower() not in _COMMON_CAPS]
+    trimmed = [trim_name(n) for n in names if n.split()[0].lower() not in _COMMON_CAPS]
+    return [n for n in trimmed if n and " " in n]
 
 
 def _possessive(name: str, pronoun: str) -> str:

@@ -237,3 +237,34 @@ def test_verb_and_noun_forms_meet_at_one_stem():
     assert stem("accuse") == stem("accused") == stem("accusation") == stem("accusations")
     assert stem("operate") == stem("operation") == stem("operations")
     assert stem("fire") == stem("fires") and stem("nation") != stem("nat")
+
+
+def test_how_long_and_what_share_are_the_kind_of_answer_not_its_topic():
+    from assistant.answering.analysis import without_frame
+    from assistant.text import content_terms
+
+    assert content_terms(without_frame("How long is the tram line?")) == content_terms("tram line")
+    assert content_terms(without_frame("how far is Goris from the border")) == \
+        content_terms("Goris border")
+    assert "harvest" in content_terms(without_frame("What share of the harvest was lost?"))
+    assert "share" not in content_terms(without_frame("What share of the harvest was lost?"))
+
+
+def test_a_follow_up_pronoun_takes_the_name_without_its_titles():
+    from assistant.conversation import condense
+
+    history = [{"role": "user", "content": "Who is the prime minister of Armenia?"},
+               {"role": "assistant", "content": "\u201cArmenian Prime Minister Nikol Pashinyan "
+                                                "alleged that Azerbaijan had initiated an "
+                                                "offensive.\u201d [1]"}]
+    assert condense("What does he think Russia is doing?", history) == \
+        "What does Nikol Pashinyan think Russia is doing?"
+
+
+def test_each_part_of_a_question_gets_its_own_answer(bot):
+    # One sentence answers both parts, each with its own number: it is not dropped for the
+    # second part just because the first quoted it (dev question multi-dev-006 covers the case
+    # where the second part must move on to another sentence).
+    answer = bot.ask("How many ethnic Armenians live in Nagorno-Karabakh, and how many civilians "
+                     "did the Russian peacekeepers relocate?")
+    assert "120,000" in answer.text and "500" in answer.text

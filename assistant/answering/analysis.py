@@ -61,7 +61,8 @@ def answer_type(question: str) -> str:
 _GRAIN_Q = (
     (re.compile(r"\bdecade\b", re.I), re.compile(r"\b(?:1[89]|20)\d0s\b")),
     (re.compile(r"\bcentury\b", re.I), re.compile(r"\bcentury\b|\b\d{2}00s\b", re.I)),
-    (re.compile(r"\byear\b", re.I), re.compile(r"\b(?:1[89]|20)\d\d\b|\byears?\b", re.I)),
+    # "which year" wants 2020; "three years ago" only partly answers it.
+    (re.compile(r"\byear\b", re.I), re.compile(r"\b(?:1[89]|20)\d\d\b")),
     (re.compile(r"\bmonth\b", re.I), re.compile(rf"\b(?:{_MONTHS})\b|\bmonths?\b")),
     (re.compile(r"\bday\b|\bweekday\b", re.I),
      re.compile(rf"\b(?:{_DAYS}|yesterday|today|tomorrow)\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b"
@@ -70,6 +71,21 @@ _GRAIN_Q = (
 # Words of a number question that are not the thing counted ("how long", "how many").
 _NUMBER_WORDS = frozenset("long many much far old big large high tall number percentage share "
                           "proportion amount distance size figure total".split())
+
+
+# "how long", "how far", "what share": the words that frame the kind of answer, not what it is about.
+_FRAME_Q = re.compile(r"\bhow (long|far|old|big|large|high|tall|often|soon|wide|deep|heavy|close)\b"
+                      r"|\b(?:what|which) (number|percentage|share|proportion|amount|figure|total)"
+                      r" of\b", re.I)
+
+
+def without_frame(question: str) -> str:
+    """The question without the words that only say what kind of answer it wants."""
+    def drop(m: re.Match) -> str:
+        g = 1 if m.group(1) else 2
+        a, b = m.span(g)
+        return m.group()[: a - m.start()].rstrip() + m.group()[b - m.start():]
+    return _FRAME_Q.sub(drop, question)
 
 
 def date_grain(question: str) -> re.Pattern | None:
@@ -147,6 +163,12 @@ def _trim_name(sentence: str, start: int, end: int) -> tuple[int, int] | None:
         if not _NOT_A_NAME.fullmatch(m.group().strip("’'s")):
             return start + m.start(), end
     return None
+
+
+def trim_name(name: str) -> str | None:
+    """A name without the titles and nationalities before it; None when nothing is left."""
+    span = _trim_name(name, 0, len(name))
+    return name[span[0]:] if span else None
 
 
 def key_phrase(kind: str, sentence: str, question_terms: set[str], stem) -> str | None:

@@ -50,7 +50,7 @@ class Scoring:
     # much of the user's own words: they say what it is about, not what is asked.
     topic: float = 0.25
     # Added to every score so that settings.abstain_threshold stays the calibrated cut.
-    offset: float = -0.12
+    offset: float = -0.14
 
 _NAMED = re.compile(r"\b[A-Z][\w'’-]+")
 # conversation.condense appends the borrowed topic of a follow-up in parentheses.
@@ -112,13 +112,22 @@ class ExtractiveAnswerer:
             confidences.append(best.score)
             if best.score < self.threshold:
                 continue
-            if best.typed < 0 and analysis.answer_type(part) in self.weights.require_type:
+            kind = analysis.answer_type(part)
+            if best.typed < 0 and kind in self.weights.require_type:
                 typed = next((s for s in ranked if s.typed > 0), None)
                 if typed is None or typed.score < best.score * self.weights.type_ratio:
                     continue
                 best = typed
+            if kind != analysis.OTHER and self._answered(part, kind, best, chosen):
+                # An earlier part already led with what this sentence offers ("12,000 hectares"
+                # for "how many were damaged, and how many will never recover?"): this part asks
+                # for something else, so take its best sentence that was not quoted yet.
+                best = next((s for s in ranked if s.score >= self.threshold
+                             and (s.typed > 0 or kind not in self.weights.require_type)
+                             and all(s.sentence.key != c.sentence.key for _, c in chosen)), best)
             picks = [best] + [s for s in ranked[1:3]
-                              if s.score >= best.score * self.weights.second_ratio
+                              if s is not best
+                              and s.score >= best.score * self.weights.second_ratio
                               and s.typed >= best.typed
                               and s.sentence.doc_id == best.sentence.doc_id
                               and abs(s.sentence.index - best.sentence.index)
@@ -130,6 +139,17 @@ class ExtractiveAnswerer:
         if not chosen:
             return self.abstain(confidence)
         return self._compose(question, chosen[: self.max_citations], confidence)
+
+    def _answered(self, part: str, kind: str, best: Scored,
+                  chosen: list[tuple[str, Scored]]) -> bool:
+        """Whether an earlier part quoted this sentence and no other span of the kind is left."""
+        earlier = [p for p, c in chosen if c.sentence.key == best.sentence.key]
+        if not earlier:
+            return False
+        text = best.sentence.text
+        taken = {analysis.key_phrase(analysis.answer_type(p), text, _terms(p), _stem)
+                 for p in earlier}
+        return analysis.key_phrase(kind, text, _terms(part), _stem) in taken
 
     def _candidates(self, passages: list[Passage]) -> list[tuple[Sentence, int]]:
         """Each sentence of the retrieved chunks once, with the best rank of a chunk holding it."""
@@ -151,7 +171,7 @@ class ExtractiveAnswerer:
         topic_match = _TOPIC.search(question)
         own = question[:topic_match.start()] if topic_match else question
         named = {canonical(stem(w.lower())) for w in _NAMED.findall(question[1:])}
-        terms = {index.correct(t) for t in content_terms(own)}
+        terms = {index.correct(t) for t in content_terms(analysis.without_frame(own))}
         weights = {t: index.idf.get(t, index.unseen_idf) for t in terms}
         if topic_match:
             for t in {index.correct(t) for t in content_terms(topic_match.group(1))} - terms:
@@ -204,8 +224,7 @@ class ExtractiveAnswerer:
                                       sentence_id=s.index, start=s.start, end=s.end, text=s.text,
                                       score=round(scored.score, 4)))
             kind = analysis.answer_type(part)
-            lead = analysis.key_phrase(kind, s.text, set(content_terms(_TOPIC.sub("", part))),
-                                       _stem)
+            lead = analysis.key_phrase(kind, s.text, _terms(part), _stem)
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
         return Draft(text="\n\n".join(pieces), citations=citations, abstained=False,
@@ -224,6 +243,11 @@ class ExtractiveAnswerer:
 def _stem(word: str) -> str:
     """The stem the question's terms are compared in (synonyms folded, as content_terms does)."""
     return canonical(stem(word))
+
+
+def _terms(part: str) -> set[str]:
+    """The question's own words, as key_phrase compares them (a borrowed topic left out)."""
+    return set(content_terms(_TOPIC.sub("", part)))
 
 
 def _capitalise(s: str) -> str:
