@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import RunnableLambda
 
 from .answering.analysis import split_parts
 from .answering.extractive import Draft, ExtractiveAnswerer
@@ -59,9 +59,13 @@ class Assistant:
         else:
             self._load_index()
         self.chain = (
-            RunnablePassthrough.assign(standalone=RunnableLambda(self._condense_step))
-            | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve_step))
-            | RunnableLambda(self._answer_step)
+            # Plain steps over one state dict: RunnablePassthrough.assign would run each through a
+            # thread pool, ~1.5 ms of a ~10 ms ask.
+            RunnableLambda(lambda state: {**state, "standalone": self._condense_step(state)},
+                           name="condense")
+            | RunnableLambda(lambda state: {**state, "passages": self._retrieve_step(state)},
+                             name="retrieve")
+            | RunnableLambda(self._answer_step, name="answer")
         )
 
     @classmethod
