@@ -17,7 +17,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.integration
 
 FLOORS = {"--min-answer": "0.62", "--min-cite": "0.72", "--min-precision": "0.70",
-          "--min-abstain": "0.58", "--max-false-abstain": "0.15"}
+          "--min-abstain": "0.70", "--max-false-abstain": "0.15"}
 
 
 def test_held_out_questions_clear_the_floors(tmp_path):
