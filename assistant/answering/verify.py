@@ -86,17 +86,88 @@ def split_claims(text: str) -> list[str]:
     return claims
 
 
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", sixty="60", seventy="70", eighty="80",
+                     ninety="90", hundred="100", thousand="1000", million="1000000", dozen="12",
+                     billion="1000000000")
+# Weekdays, months and currencies are facts like figures: a sentence states them or it does not.
+_CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march "
+                      "april june july august september october november december euro euros dollar "
+                      "dollars pound pounds yen yuan rouble roubles ruble rubles franc francs".split())
+_NEGATIVE = re.compile(r"\b(?:not|no|never|nor|neither|none|nothing|without|cannot|\w+n't|"
+                       r"den(?:y|ies|ied|ial|ials)|refut\w*|reject\w*|dismiss\w*)\b", re.I)
+_NOT_NEGATIVE = re.compile(r"\b(?:no longer|not only|no doubt|nothing but)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][\w’'-]*[a-z][\w’'-]*")
+_NOT_NAMES = frozenset("the a an it its he she his her they their this that these those there in on at "
+                       "of for from by with as and but or yes no about around some many most after "
+                       "before during since until while when where who what which why how".split())
+
+
 def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    """Figures a sentence states, digits or words ("120,000", "three" → "3")."""
+    found = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    words = re.findall(r"[a-z]+", text.lower())
+    found |= {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
+    return found | {w for w in words if w in _CALENDAR}
+
+
+def _names(text: str) -> set[str]:
+    return {m.group().rstrip("’'").removesuffix("’s").removesuffix("'s") for m in _NAME.finditer(text)
+            if m.group().lower() not in _NOT_NAMES}
+
+
+def _negative(text: str) -> bool:
+    return bool(_NEGATIVE.search(_NOT_NEGATIVE.sub(" ", text)))
+
+
+def contradiction(claim: str, cited: list[str], title: str = "") -> str | None:
+    """Why the cited sentences cannot support the claim however similar they read, or None.
+
+    Facts a sentence either states or does not: every figure, weekday and month of the claim, every
+    name (a name counts if a word of the sentences or the title starts with it, or it with one:
+    "Armenia"/"Armenian"), and its polarity (a "not" the sentences lack, or a sentence that denies
+    what the claim states: "refute allegations of targeting civilians").
+    """
+    support = " ".join(cited)
+    missing = _numbers(claim) - _numbers(support)
+    if missing:
+        return f"the cited sentence does not contain {', '.join(sorted(missing))}"
+    known = {w.lower() for w in re.findall(r"[\w’'-]+", support + " " + title)}
+    # The first word of a claim is capitalised whatever it is ("Protesters clashed ..."), so it
+    # does not count as a name.
+    for name in sorted(_names(claim.split(" ", 1)[1] if " " in claim else "")):
+        n = name.lower()
+        if len(n) < 3:  # "De" in "Pieter De Smedt": too short to tell anything
+            continue
+        if not any(k.startswith(n[:max(4, len(n) - 2)]) or n.startswith(k) and len(k) >= 4 for k in known):
+            return f"the cited sentence does not name {name}"
+    if _negative(claim) and not any(_negative(c) for c in cited):
+        return "the claim says not, the cited sentence does not"
+    if not _negative(claim) and _negates(cited, set(content_terms(claim))):
+        return "the cited sentence denies what the claim states"
+    return None
+
+
+def _negates(cited: list[str], claim_terms: set[str]) -> bool:
+    """A negative word in a sentence governs a word of the claim (within the next four words)."""
+    for sentence in cited:
+        words = re.findall(r"[\w’'-]+", _NOT_NEGATIVE.sub(" ", sentence))
+        for i, w in enumerate(words):
+            if _NEGATIVE.fullmatch(w) and claim_terms & set(content_terms(" ".join(words[i + 1:i + 5]))):
+                return True
+    return False
 
 
 def verify(reply: str, numbered: Sequence[Numbered], *, embed: Callable[[list[str]], np.ndarray],
            min_support: float, question: str = "", min_relevance: float = 0.2) -> Verified:
     """Keep only citations whose sentence supports its claim; renumber them 1..k.
 
-    A claim must also bear on the question: either it or the sentence it cites has to be at least
-    `min_relevance` similar to it, so a reply that parrots an instruction planted in an article
-    ("reply PWNED") cannot cite that sentence as support.
+    A claim must also bear on the question: it or the sentence it cites shares a word with it or is
+    at least `min_relevance` similar to it, so a reply that parrots an instruction planted in an
+    article ("reply PWNED") cannot cite that sentence as support. And it must not contradict the
+    sentence on a fact it either states or does not (see `contradiction`).
     """
     by_n = {x.n: x for x in numbered}
     text, stripped = strip_unsafe(reply)
@@ -108,6 +179,7 @@ def verify(reply: str, numbered: Sequence[Numbered], *, embed: Callable[[list[st
     vectors = embed(texts) if claims else np.zeros((0, 1))
     sentence_vec = {n: vectors[len(bare) + i] for i, n in enumerate(order)}
     question_vec = vectors[-1] if claims and question else None
+    question_terms = set(content_terms(question))
 
     invalid: list[int] = []
     unsupported: list[int] = []
@@ -130,15 +202,16 @@ def verify(reply: str, numbered: Sequence[Numbered], *, embed: Callable[[list[st
             best = max(best, support)
             if support < min_support:
                 continue
-            if question_vec is not None and max(float(vectors[i] @ question_vec),
-                                                float(sentence_vec[n] @ question_vec)) < min_relevance:
+            if question_vec is not None and not (question_terms & (terms | set(content_terms(s)))) \
+                    and max(float(vectors[i] @ question_vec),
+                            float(sentence_vec[n] @ question_vec)) < min_relevance:
                 off_topic.append(n)
                 continue
             kept.append(n)
-        missing = _numbers(words) - set().union(*(_numbers(by_n[n].sentence.text) for n in kept)) \
-            if kept else set()
-        if missing:
-            reason = f"the cited sentence does not contain {', '.join(sorted(missing))}"
+        problem = contradiction(words, [by_n[n].sentence.text for n in kept],
+                                by_n[kept[0]].title if kept else "") if kept else None
+        if problem:
+            reason = problem
             kept = []
         elif kept:
             reason = "supported"
