@@ -142,11 +142,7 @@ def test_beyond_the_queue_callers_are_told_busy_and_the_server_recovers(small_qu
         with lock:
             outcomes.append(outcome)
 
-    threads = [threading.Thread(target=caller, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
+    _run_all([threading.Thread(target=caller, args=(c,)) for c in clients], timeout=180)
     kinds = Counter(kind for kind, _ in outcomes)
     print(f"\nqueue {queue_size}, {concurrency} at once, {flood} simultaneous gradio_client callers: "
           f"{dict(kinds)}; busy callers were told {sorted({m for k, m in outcomes if k == 'busy'})}")
@@ -165,11 +161,7 @@ def test_beyond_the_queue_callers_are_told_busy_and_the_server_recovers(small_qu
         with lock:
             posts.append(got)
 
-    threads = [threading.Thread(target=poster) for _ in range(flood)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    _run_all([threading.Thread(target=poster) for _ in range(flood)], timeout=120)
     statuses = Counter(status for status, _ in posts)
     print(f"{flood} simultaneous HTTP posts: {dict(statuses)}; 503 body "
           f"{next((b.decode() for s, b in posts if s == 503), None)}")
@@ -246,3 +238,11 @@ def test_web_chat_user_beyond_the_queue_sees_busy_then_gets_answers(small_queue_
                 pytest.fail(f"no answer after the flood; the chat shows {chat!r}")
         finally:
             browser.close()
+
+
+def _run_all(threads: list[threading.Thread], *, timeout: float) -> None:
+    """Start every thread, then wait for each (bounded, so a stuck caller cannot hang the suite)."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
