@@ -3,13 +3,14 @@
 
 Usage: python3 evals/check_questions.py   (from the repository root, or from anywhere)
 
-Loads evals/questions/dev.jsonl and evals/questions/heldout.jsonl and checks:
+Loads evals/questions/dev.jsonl, heldout.jsonl and heldout2.jsonl and checks:
   * every line is a JSON object with the documented fields and types;
-  * ids are unique across BOTH files;
+  * ids are unique across ALL the files;
   * tags come from the documented set and agree with the other fields
     (unanswerable <-> answerable false, multi-part -> answers_all, follow-up -> history);
   * every answers / answers_all / evidence string is a verbatim substring (after
-    normalisation) of at least one article in corpus/ or evals/articles/;
+    normalisation) of at least one article in corpus/ or evals/articles/ (for
+    heldout2.jsonl also evals/articles-heldout2/);
   * every answer string occurs in a sentence that one of the question's evidence
     strings points at (so quoting the evidence actually answers the question);
   * every assistant turn in a history is verbatim article text (the assistant is extractive).
@@ -29,8 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_DIRS = [ROOT / "corpus", ROOT / "evals" / "articles"]
+HELDOUT2_ARTICLE_DIRS = ARTICLE_DIRS + [ROOT / "evals" / "articles-heldout2"]
 QUESTION_FILES = [ROOT / "evals" / "questions" / "dev.jsonl",
-                  ROOT / "evals" / "questions" / "heldout.jsonl"]
+                  ROOT / "evals" / "questions" / "heldout.jsonl",
+                  ROOT / "evals" / "questions" / "heldout2.jsonl"]
+# The article roots each question file is checked against (default: ARTICLE_DIRS).
+FILE_ARTICLE_DIRS = {QUESTION_FILES[2]: HELDOUT2_ARTICLE_DIRS}
 
 TYPE_TAGS = {"factoid", "paraphrase", "multi-part", "follow-up", "unanswerable"}
 UNANSWERABLE_KINDS = {"near-topic", "off-topic"}
@@ -81,9 +86,9 @@ def sentences(raw: str) -> list[str]:
     return [s for s in out if s]
 
 
-def load_articles() -> dict[str, dict]:
+def load_articles(dirs: list[Path] = ARTICLE_DIRS) -> dict[str, dict]:
     articles = {}
-    for folder in ARTICLE_DIRS:
+    for folder in dirs:
         for path in sorted(folder.glob("*.txt")):
             raw = path.read_text(encoding="utf-8")
             articles[str(path.relative_to(ROOT))] = {"text": normalize(raw),
@@ -239,6 +244,8 @@ def main() -> int:
     counts: dict[str, Counter] = {}
     totals: dict[str, int] = {}
     for path in QUESTION_FILES:
+        dirs = FILE_ARTICLE_DIRS.get(path, ARTICLE_DIRS)
+        checker.articles = articles if dirs is ARTICLE_DIRS else load_articles(dirs)
         if not path.exists():
             checker.fail(path.name, "file missing")
             continue
