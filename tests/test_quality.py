@@ -1,4 +1,4 @@
-"""Quality floors on the held-out questions (never tuned on), through the real `assistant eval` gate.
+"""Quality floors on the held-out sets (never tuned on), through the real `assistant eval` gate.
 
 The thresholds sit a little under what the held-out part measures today (see README); raise them
 as quality improves.
@@ -18,21 +18,33 @@ pytestmark = pytest.mark.integration
 
 FLOORS = {"--min-answer": "0.62", "--min-cite": "0.72", "--min-precision": "0.70",
           "--min-abstain": "0.70", "--max-false-abstain": "0.15"}
+# heldout2 (written after all tuning, on the seed and an article no tuning has seen) measured
+# answer 0.677, cite 0.875, precision 0.875, abstain 0.778, false abstain 0.226 on its first run.
+FLOORS_2 = {"--min-answer": "0.62", "--min-cite": "0.80", "--min-precision": "0.80",
+            "--min-abstain": "0.70", "--max-false-abstain": "0.30"}
+SETS = {
+    "heldout": ("evals/questions/heldout.jsonl", ["corpus", "evals/articles"], FLOORS, 50),
+    "heldout2": ("evals/questions/heldout2.jsonl",
+                 ["corpus", "evals/articles", "evals/articles-heldout2"], FLOORS_2, 40),
+}
 
 
-def test_held_out_questions_clear_the_floors(tmp_path):
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_held_out_questions_clear_the_floors(tmp_path, name):
+    questions, corpora, floors, n_questions = SETS[name]
     out = tmp_path / "report"
-    args = [sys.executable, "-m", "assistant", "eval", "evals/questions/heldout.jsonl",
-            "--corpus", "corpus", "--corpus", "evals/articles", "--index-dir", str(tmp_path / "index"),
+    args = [sys.executable, "-m", "assistant", "eval", questions, "--index-dir", str(tmp_path / "index"),
             "--out", str(out), "--no-progress"]
-    for flag, value in FLOORS.items():
+    for corpus in corpora:
+        args += ["--corpus", corpus]
+    for flag, value in floors.items():
         args += [flag, value]
     run = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
     print(run.stdout)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["metrics"]["n_questions"] >= 50
+    assert report["metrics"]["n_questions"] >= n_questions
     assert (out / "report.md").stat().st_size > 0 and (out / "report.png").stat().st_size > 1000
 
 
