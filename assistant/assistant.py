@@ -26,6 +26,7 @@ from .store import open_store
 from .types import Answer, Document, Passage, Verification
 
 PathLike = str | Path
+FALLBACK = " Showing the answer quoted from the articles instead."
 
 
 class Assistant:
@@ -169,7 +170,7 @@ class Assistant:
             try:
                 standalone = state["llm"].condense(state["question"], state["history"])
             except LLMUnavailable as exc:  # the answer step then skips the model: one wait, not two
-                state["notes"]["llm_failed"] = f"{exc} Showing the answer quoted from the articles instead."
+                state["notes"]["llm_failed"] = f"{exc}{FALLBACK}"
         if standalone is None:
             standalone = condense(state["question"], state["history"])
         state["timings"]["condense_ms"] = _ms(t)
@@ -213,15 +214,12 @@ class Assistant:
         try:
             result = state["llm"].answer(state["standalone"], state["passages"], state["on_token"])
         except LLMUnavailable as exc:
-            return self._extractive(state, draft,
-                                    notice=f"{exc} Showing the answer quoted from the articles instead.")
+            return self._extractive(state, draft, notice=f"{exc}{FALLBACK}")
         common = {"question": state["question"], "standalone_question": state["standalone"],
                   "passages": state["passages"], "timings": state["timings"], "mode": state["llm"].name}
         if result.abstained:
             gave_up = self.answerer.abstain(0.0)
-            return Answer(text=gave_up.text, abstained=True, confidence=gave_up.confidence,
-                          verification=result.verified.verification if result.verified else None,
-                          **common)
+            return Answer(text=gave_up.text, abstained=True, confidence=gave_up.confidence, **common)
         verified = result.verified
         if verified.grounded:
             support = max(c.score for c in verified.citations)

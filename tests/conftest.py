@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "corpus" / "nagorno-karabakh-2023.txt"
 DATA = Path(__file__).parent / "data"
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a child server by its process id: terminate, then kill if it does not go in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 @pytest.fixture(autouse=True)

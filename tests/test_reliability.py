@@ -78,6 +78,19 @@ def start_ingest(corpus: Path, index_dir: Path) -> subprocess.Popen:
     return proc
 
 
+def ingest_to_the_end(corpus: Path, index_dir: Path):
+    """Run an ingest child to completion: (its JSON result with the catalog snapshot, the index opened)."""
+    from assistant import Assistant
+
+    proc = start_ingest(corpus, index_dir)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    bot = Assistant(corpus, index_dir, ingest=False)
+    result["docs"] = catalog_snapshot(bot)
+    return result, bot
+
+
 def catalog_snapshot(bot) -> dict[str, tuple[int, frozenset[str]]]:
     """doc_id -> (number of sentences, chunk ids) as the catalog has them."""
     chunks: dict[str, set[str]] = {}
@@ -100,15 +113,9 @@ def big_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(big_corpus, tmp_path_factory):
     """An uninterrupted ingest of the big corpus: its time, counts and per-document contents."""
-    from assistant import Assistant
 
     index_dir = tmp_path_factory.mktemp("ref_index")
-    proc = start_ingest(big_corpus, index_dir)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    result = json.loads(out.strip().splitlines()[-1])
-    bot = Assistant(big_corpus, index_dir, ingest=False)
-    result["docs"] = catalog_snapshot(bot)
+    result, bot = ingest_to_the_end(big_corpus, index_dir)
     assert result["counts"]["documents"] == 150 and result["chroma"] == result["counts"]["chunks"]
     print(f"\nuninterrupted ingest of 150 articles: {result['seconds']:.1f} s, {result['counts']}")
     return result
@@ -150,12 +157,7 @@ def killed_runs(big_corpus, reference, tmp_path_factory):
         bot.catalog.close()
         del bot
 
-    proc = start_ingest(big_corpus, index_dir)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    finished = json.loads(out.strip().splitlines()[-1])
-    bot = Assistant(big_corpus, index_dir, ingest=False)
-    finished["docs"] = catalog_snapshot(bot)
+    finished, bot = ingest_to_the_end(big_corpus, index_dir)
     answer = bot.ask(QUESTION)
     finished["ask"] = None if answer.error is None and answer.citations else repr(answer.to_dict())[:300]
     return runs, finished

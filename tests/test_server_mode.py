@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import stop
 
 from assistant.errors import SettingsError, StoreUnavailable
 from assistant.settings import Settings
@@ -63,12 +64,7 @@ def chroma_server(tmp_path_factory):
         _wait_for_heartbeat(proc, port)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, timeout=10)
 
 
 def _answers(bot) -> list[tuple[str, bool, list[tuple[str, int, int, int]]]]:

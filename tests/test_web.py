@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, stop
 
 from assistant.types import Answer, Citation
 from assistant.web import escape, render_answer
@@ -60,11 +60,7 @@ def running_app(corpus, data_dir, timeout: float = 180):
             raise RuntimeError(f"app.py did not answer within {timeout:.0f} s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

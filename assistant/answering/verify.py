@@ -105,8 +105,8 @@ _NOT_NAMES = frozenset("the a an it its he she his her they their this that thes
                        "before during since until while when where who what which why how".split())
 
 
-def _numbers(text: str) -> set[str]:
-    """Figures a sentence states, digits or words ("120,000", "three" → "3")."""
+def _facts(text: str) -> set[str]:
+    """Figures (digits or words: "120,000", "three" → "3"), weekdays, months and currencies."""
     found = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
     words = re.findall(r"[a-z]+", text.lower())
     found |= {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
@@ -125,13 +125,13 @@ def _negative(text: str) -> bool:
 def contradiction(claim: str, cited: list[str], title: str = "") -> str | None:
     """Why the cited sentences cannot support the claim however similar they read, or None.
 
-    Facts a sentence either states or does not: every figure, weekday and month of the claim, every
+    Facts a sentence either states or does not: every figure, weekday, month and currency of the claim, every
     name (a name counts if a word of the sentences or the title starts with it, or it with one:
     "Armenia"/"Armenian"), and its polarity (a "not" the sentences lack, or a sentence that denies
     what the claim states: "refute allegations of targeting civilians").
     """
     support = " ".join(cited)
-    missing = _numbers(claim) - _numbers(support)
+    missing = _facts(claim) - _facts(support)
     if missing:
         return f"the cited sentence does not contain {', '.join(sorted(missing))}"
     known = {w.lower() for w in re.findall(r"[\w’'-]+", support + " " + title)}
@@ -195,14 +195,14 @@ def verify(reply: str, numbered: Sequence[Numbered], *, embed: Callable[[list[st
         kept, best = [], 0.0
         off_topic = []
         for n in valid:
-            s = by_n[n].sentence.text
+            s_terms = set(content_terms(by_n[n].sentence.text))
             similarity = float(vectors[i] @ sentence_vec[n])
-            overlap = len(terms & set(content_terms(s))) / len(terms) if terms else 0.0
+            overlap = len(terms & s_terms) / len(terms) if terms else 0.0
             support = (similarity + overlap) / 2
             best = max(best, support)
             if support < min_support:
                 continue
-            if question_vec is not None and not (question_terms & (terms | set(content_terms(s)))) \
+            if question_vec is not None and not (question_terms & (terms | s_terms)) \
                     and max(float(vectors[i] @ question_vec),
                             float(sentence_vec[n] @ question_vec)) < min_relevance:
                 off_topic.append(n)
