@@ -3,14 +3,14 @@
 
 Usage: python3 evals/check_questions.py   (from the repository root, or from anywhere)
 
-Loads evals/questions/dev.jsonl, heldout.jsonl and heldout2.jsonl and checks:
+Loads every evals/questions/*.jsonl and checks:
   * every line is a JSON object with the documented fields and types;
   * ids are unique across ALL the files;
   * tags come from the documented set and agree with the other fields
     (unanswerable <-> answerable false, multi-part -> answers_all, follow-up -> history);
   * every answers / answers_all / evidence string is a verbatim substring (after
     normalisation) of at least one article in corpus/ or evals/articles/ (for
-    heldout2.jsonl also evals/articles-heldout2/);
+    X.jsonl also evals/articles-X/ when it exists);
   * every answer string occurs in a sentence that one of the question's evidence
     strings points at (so quoting the evidence actually answers the question);
   * every assistant turn in a history is verbatim article text (the assistant is extractive).
@@ -30,12 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_DIRS = [ROOT / "corpus", ROOT / "evals" / "articles"]
-HELDOUT2_ARTICLE_DIRS = ARTICLE_DIRS + [ROOT / "evals" / "articles-heldout2"]
-QUESTION_FILES = [ROOT / "evals" / "questions" / "dev.jsonl",
-                  ROOT / "evals" / "questions" / "heldout.jsonl",
-                  ROOT / "evals" / "questions" / "heldout2.jsonl"]
-# The article roots each question file is checked against (default: ARTICLE_DIRS).
-FILE_ARTICLE_DIRS = {QUESTION_FILES[2]: HELDOUT2_ARTICLE_DIRS}
+QUESTION_FILES = sorted((ROOT / "evals" / "questions").glob("*.jsonl"))
+# A question file X.jsonl is also checked against evals/articles-X/ when that folder exists
+# (heldout2.jsonl against evals/articles-heldout2/): the articles only that set is asked over.
+FILE_ARTICLE_DIRS = {path: ARTICLE_DIRS + [ROOT / "evals" / f"articles-{path.stem}"]
+                     for path in QUESTION_FILES
+                     if (ROOT / "evals" / f"articles-{path.stem}").is_dir()}
 
 TYPE_TAGS = {"factoid", "paraphrase", "multi-part", "follow-up", "unanswerable"}
 UNANSWERABLE_KINDS = {"near-topic", "off-topic"}
