@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableLambda
 from .answering.analysis import split_parts
 from .answering.extractive import Draft, ExtractiveAnswerer
 from .answering.llm import LLMAnswerer, TokenSink
+from .answering.wordsim import WordVectors
 from .catalog import Catalog
 from .conversation import condense, normalise_history
 from .embeddings import Embedder
@@ -49,6 +50,8 @@ class Assistant:
                                  batch_size=self.settings.embedding_batch_size,
                                  runtime=self.settings.embedding_runtime,
                                  export_dir=self.settings.model_cache_path)
+        # Kept across index reloads: a word's vector does not depend on the corpus.
+        self.word_vectors = WordVectors(self.embedder.encode)
         self.catalog = Catalog(self.index_path / "catalog.sqlite3")
         check_compatible(self.catalog, self.embedder, self.settings)
         self.store = open_store(self.settings, self.index_path)
@@ -86,11 +89,14 @@ class Assistant:
 
     def _load_index(self) -> None:
         index = CorpusIndex.load(self.catalog, self.embedder.dimension)
+        self.word_vectors.add(self.catalog.load_word_vectors(self.embedder.dimension,
+                                                             skip=self.word_vectors.known()))
         self.retriever = HybridRetriever(
             index=index, store=self.store, embedder=self.embedder, top_k=self.settings.top_k,
             dense_k=self.settings.dense_k, bm25_k=self.settings.bm25_k, rrf_k=self.settings.rrf_k)
         self.answerer = ExtractiveAnswerer(index, threshold=self.settings.abstain_threshold,
-                                           max_citations=self.settings.max_citations)
+                                           max_citations=self.settings.max_citations,
+                                           word_vectors=self.word_vectors)
         if self.settings.answer_mode == "llm":
             self.llm = LLMAnswerer(self.settings, index, self.embedder.encode, self._chat_model)
         self.index = index  # swapped last, so a concurrent ask sees one consistent index

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, embedding BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS sources_doc ON sources (doc_id);
 """
@@ -121,6 +122,15 @@ class Catalog:
             return np.zeros((0, dim), np.float32)
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
 
+    def word_list(self) -> set[str]:
+        """The words that have a vector (answering/wordsim.py), whatever document brought them."""
+        return {w for (w,) in self._db.execute("SELECT word FROM words")}
+
+    def load_word_vectors(self, dim: int, skip: set[str] | frozenset[str] = frozenset()
+                          ) -> dict[str, np.ndarray]:
+        return {w: np.frombuffer(blob, dtype=np.float32, count=dim)
+                for w, blob in self._db.execute("SELECT word, embedding FROM words") if w not in skip}
+
     def load_chunks(self) -> list[tuple[str, str, int, int, int]]:
         return self._db.execute(
             "SELECT chunk_id, doc_id, first, last, n_tokens FROM chunks ORDER BY rowid").fetchall()
@@ -130,8 +140,14 @@ class Catalog:
                 for t in ("documents", "sources", "sentences", "chunks")}
 
     # writes: each is one transaction
-    def add_document(self, doc: Document, chunks: list[Chunk], sentence_vectors: np.ndarray) -> None:
+    def add_document(self, doc: Document, chunks: list[Chunk], sentence_vectors: np.ndarray,
+                     word_vectors: dict[str, np.ndarray] | None = None) -> None:
+        """`word_vectors`: vectors of the document's words the catalog may not have yet."""
         with self._transaction():
+            if word_vectors:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO words VALUES (?, ?)",
+                    [(w, np.asarray(v, np.float32).tobytes()) for w, v in word_vectors.items()])
             self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)",
                              (doc.doc_id, doc.title, doc.source, doc.text))
             self._db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc.doc_id,))
@@ -161,7 +177,7 @@ class Catalog:
 
     def clear(self) -> None:
         with self._transaction():
-            for table in ("documents", "sentences", "chunks", "sources", "meta"):
+            for table in ("documents", "sentences", "chunks", "sources", "meta", "words"):
                 self._db.execute(f"DELETE FROM {table}")
             self.touch()
 

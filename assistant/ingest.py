@@ -22,6 +22,7 @@ from .embeddings import Embedder
 from .errors import IndexUnusable
 from .settings import Settings
 from .store import VectorStore
+from .text import match_words
 from .types import Chunk, Document
 
 # How chunk vectors are made; recorded in the catalog. An index whose chunk vectors were made
@@ -183,6 +184,8 @@ def _embed_and_write(docs: list[Document], catalog: Catalog, store: VectorStore,
         from tqdm import tqdm
 
         bar = tqdm(total=len(docs), desc="Ingesting", unit="article", file=sys.stderr)
+    # Words already given a vector (answering/wordsim.py): each word is encoded once per catalog.
+    known_words = catalog.word_list() if docs else set()
 
     def prepare(batch: list[Document]):
         chunked = [chunk_document(d, max_tokens=settings.chunk_tokens,
@@ -191,21 +194,29 @@ def _embed_and_write(docs: list[Document], catalog: Catalog, store: VectorStore,
         unique = list(dict.fromkeys(s.text for d in batch for s in d.sentences))
         vectors = embedder.encode(unique)
         tokens = dict(zip(unique, count_tokens(unique), strict=True))
-        return batch, chunked, {t: j for j, t in enumerate(unique)}, vectors, tokens
+        doc_words = []
+        for d in batch:
+            new = [w for w in match_words(d.text) if w not in known_words]
+            known_words.update(new)
+            doc_words.append(new)
+        flat = [w for ws in doc_words for w in ws]
+        word_vecs = dict(zip(flat, embedder.encode(flat), strict=True)) if flat else {}
+        words = [{w: word_vecs[w] for w in ws} for ws in doc_words]
+        return batch, chunked, {t: j for j, t in enumerate(unique)}, vectors, tokens, words
 
     batches = [docs[i:i + batch_docs] for i in range(0, len(docs), batch_docs)]
     # The next batch is chunked and embedded while this one is written to the store and catalog.
     with ThreadPoolExecutor(1, thread_name_prefix="ingest-embed") as pool:
         pending = pool.submit(prepare, batches[0]) if batches else None
         for j in range(len(batches)):
-            batch, chunked, row, vectors, tokens = pending.result()
+            batch, chunked, row, vectors, tokens, words = pending.result()
             pending = pool.submit(prepare, batches[j + 1]) if j + 1 < len(batches) else None
-            for doc, chunks in zip(batch, chunked, strict=True):
+            for doc, chunks, doc_words in zip(batch, chunked, words, strict=True):
                 sent_vecs = vectors[[row[s.text] for s in doc.sentences]] if doc.sentences \
                     else np.zeros((0, embedder.dimension), np.float32)
                 weights = [tokens[s.text] for s in doc.sentences]
                 store.upsert(chunks, chunk_vectors(sent_vecs, weights, chunks))
-                catalog.add_document(doc, chunks, sent_vecs)  # commit point for this document
+                catalog.add_document(doc, chunks, sent_vecs, doc_words)  # this document's commit
                 if bar:
                     bar.update(1)
     if bar:

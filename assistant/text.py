@@ -94,5 +94,12 @@ def content_terms(text: str) -> list[str]:
             if w not in STOPWORDS and w not in QUESTION_WORDS]
 
 
+def match_words(text: str) -> list[str]:
+    """The distinct words of a text that carry meaning, unstemmed (no stopwords, question words
+    or bare numbers): what answering/wordsim.py gives vectors to."""
+    return list(dict.fromkeys(w for w in words(text) if w not in STOPWORDS
+                              and w not in QUESTION_WORDS and not w.isdigit()))
+
+
 def bm25_tokens(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]

@@ -15,6 +15,7 @@ from assistant.embeddings import Embedder
 from assistant.index import SAVED_DIR, CorpusIndex, SentenceTerms
 from assistant.ingest import CHUNK_VECTORS, chunk_vectors
 from assistant.settings import Settings
+from assistant.text import match_words
 from assistant.types import Chunk
 
 TEXTS = [
@@ -113,7 +114,10 @@ def test_ingest_embeds_each_sentence_once_and_derives_chunk_vectors(corpus, tmp_
     monkeypatch.setattr(Embedder, "encode", counting)
     bot = Assistant.from_corpus(corpus, index_dir=tmp_path / "index")
     sentences = {s.text for s in bot.index.sentences}
-    assert sorted(seen) == sorted(sentences)  # every sentence once, no chunk text
+    # Every sentence once and every distinct word once (answering/wordsim.py); no chunk text.
+    words = {w for d in bot.index.documents.values() for w in match_words(d.text)}
+    assert sorted(seen) == sorted(sentences | words) and len(seen) == len(sentences) + len(words)
+    assert bot.catalog.word_list() == words
     got = bot.store._collection.get(include=["embeddings", "metadatas"])
     from assistant.chunking import count_tokens
 
