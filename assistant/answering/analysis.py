@@ -8,7 +8,8 @@ NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other
 
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|far|long|old|big|large|high|tall)\b|\b(what|which) (number|percentage|"
-    r"share|proportion|amount|distance|population|size|figure|total)\b|\bhow many\b", re.I)
+    r"percent|share|proportion|portion|fraction|amount|distance|population|size|figure|total|"
+    r"price|cost|sum|rate)\b|\bhow many\b", re.I)
 _DATE_Q = re.compile(r"(?<!until )(?<!till )\bwhen\b"
                      r"|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
                      r"|\bsince when\b|\bhow long ago\b", re.I)
@@ -69,13 +70,14 @@ _GRAIN_Q = (
                 rf"|\b(?:{_MONTHS})\s+\d{{1,2}}\b", re.I)),
 )
 # Words of a number question that are not the thing counted ("how long", "how many").
-_NUMBER_WORDS = frozenset("long many much far old big large high tall number percentage share "
-                          "proportion amount distance size figure total".split())
+_NUMBER_WORDS = frozenset("long many much far old big large high tall number percentage percent "
+                          "share proportion portion fraction amount distance size figure total".split())
 
 
 # "how long", "how far", "what share": the words that frame the kind of answer, not what it is about.
 _FRAME_Q = re.compile(r"\bhow (long|far|old|big|large|high|tall|often|soon|wide|deep|heavy|close)\b"
-                      r"|\b(?:what|which) (number|percentage|share|proportion|amount|figure|total)"
+                      r"|\b(?:what|which) (number|percentage|percent|share|proportion|portion|fraction|amount|"
+                      r"figure|total)"
                       r" of\b", re.I)
 
 
@@ -180,6 +182,9 @@ def key_phrase(kind: str, sentence: str, question_terms: set[str], stem) -> str 
         words = [stem(w.lower()) for w in re.findall(r"[^\W_]+", re.sub(r"['’]s\b", "", phrase))]
         if words and all(w in lowered_q for w in words):
             continue  # the question already says this: not the answer
+        figures = [w for w in words if w[:1].isdigit()]
+        if figures and all(f in lowered_q for f in figures):
+            continue  # a figure the question gives ("the 1780 cart") is not what it asks for
         # Prefer spans near the words the question asks about.
         distance = _distance_to_terms(sentence, start, lowered_q, stem)
         score = (distance, start)

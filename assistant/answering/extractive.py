@@ -37,8 +37,8 @@ class Scoring:
     title: float = 0.3
     context: float = 0.3
     # A further sentence is cited for the same part only when it scores this close to the best.
-    second_ratio: float = 0.92
-    second_window: int = 2
+    second_ratio: float = 0.8
+    second_window: int = 1
     # Penalty for a sentence the conversation already quoted. Off: a follow-up's answer is often
     # in the sentence just quoted ("What did he accuse Azerbaijan of?" after "Who is the prime
     # minister?"); the borrowed-topic weight keeps other follow-ups off the old sentence.
