@@ -9,7 +9,9 @@ NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|far|long|old|big|large|high|tall)\b|\b(what|which) (number|percentage|"
     r"percent|share|proportion|portion|fraction|amount|distance|population|size|figure|total|"
-    r"price|cost|sum|rate)\b|\bhow many\b", re.I)
+    r"price|cost|sum|rate)\b|\bhow many\b"
+    r"|\b(?:what|which)(?: is| was|'s)? the (?:number|percentage|population|size|total|price|cost|"
+    r"amount|share)\b", re.I)
 _DATE_Q = re.compile(r"(?<!until )(?<!till )\bwhen\b"
                      r"|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
                      r"|\bsince when\b|\bhow long ago\b", re.I)
@@ -69,6 +71,25 @@ _GRAIN_Q = (
      re.compile(rf"\b(?:{_DAYS}|yesterday|today|tomorrow)\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b"
                 rf"|\b(?:{_MONTHS})\s+\d{{1,2}}\b", re.I)),
 )
+_COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w'’-]*)(?:\s+([^\W\d_][\w'’-]*))?", re.I)
+_NOT_COUNTED = frozenset("did do does is was were are has have had will would can could of the".split())
+
+
+def _counted(question: str, stem) -> set[str]:
+    """What "how many" counts ("how many dockworkers were arrested" -> dockworkers); empty when
+    the question does not say it that way."""
+    m = _COUNTED.search(question)
+    if not m or m.group(1).lower() in _NOT_COUNTED:
+        return set()
+    out = {stem(m.group(1).lower())}
+    if m.group(2) and m.group(2).lower() not in _NOT_COUNTED:
+        out.add(stem(m.group(2).lower()))  # "how many tram drivers"
+    return out
+
+
+_TIME_Q = re.compile(r"\bhow (long|old|soon|often)\b|\b(seconds|minutes|hours|days|weeks|months|years|"
+                     r"decades|age)\b", re.I)
+_TIME_SPAN = re.compile(r"\b(second|minute|hour|day|week|month|year|decade)s?\b", re.I)
 # Words of a number question that are not the thing counted ("how long", "how many").
 _NUMBER_WORDS = frozenset("long many much far old big large high tall number percentage percent "
                           "share proportion portion fraction amount distance size figure total".split())
@@ -76,8 +97,8 @@ _NUMBER_WORDS = frozenset("long many much far old big large high tall number per
 
 # "how long", "how far", "what share": the words that frame the kind of answer, not what it is about.
 _FRAME_Q = re.compile(r"\bhow (long|far|old|big|large|high|tall|often|soon|wide|deep|heavy|close)\b"
-                      r"|\b(?:what|which) (number|percentage|percent|share|proportion|portion|fraction|amount|"
-                      r"figure|total)"
+                      r"|\b(?:what|which) (number|percentage|percent|share|proportion|portion|"
+                      r"fraction|amount|figure|total)"
                       r" of\b", re.I)
 
 
@@ -101,19 +122,23 @@ def typed_match(kind: str, question: str, sentence: str, question_terms: set[str
     """How well the sentence holds the kind of thing asked for: 1 fits, 0.5 partly, -1 not at all.
 
     A number whose unit the question names ("how many stops" - "16 stops") fits; any other new
-    number fits partly. A date of the grain asked for ("which year" - "2020") fits; another date
-    fits partly.
+    number fits partly, except a span of time ("a 72-hour strike", "22 months after"), which
+    only answers a question about time. A date of the grain asked for ("which year" - "2020")
+    fits; another date fits partly.
     """
     phrase = key_phrase(kind, sentence, question_terms, stem)
     if phrase is None:
         return -1.0
     if kind == NUMBER:
-        units = question_terms - {stem(w) for w in _NUMBER_WORDS}
+        units = _counted(question, stem) or question_terms - {stem(w) for w in _NUMBER_WORDS}
+        about_time = bool(_TIME_Q.search(question))
+        partly = False
         for start, end in spans_of(kind, sentence):
             words = {stem(w.lower()) for w in re.findall(r"[^\W\d_]+", sentence[start:end])}
             if words & units:
                 return 1.0
-        return 0.5
+            partly = partly or about_time or not _TIME_SPAN.search(sentence[start:end])
+        return 0.5 if partly else -1.0
     if kind == DATE:
         grain = date_grain(question)
         if grain is None:

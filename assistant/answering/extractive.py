@@ -30,6 +30,8 @@ class Scoring:
     lexical: float = 0.2
     # Soft word coverage (wordsim.py): the question's words met by the same or a near word.
     soft: float = 0.2
+    # The same, over the question's ordinary (not capitalised) words only.
+    soft_common: float = 0.3
     typed: float = 0.0
     rank: float = 0.04
     missing_named: float = 1.0
@@ -53,7 +55,7 @@ class Scoring:
     # much of the user's own words: they say what it is about, not what is asked.
     topic: float = 0.25
     # Added to every score so that settings.abstain_threshold stays the calibrated cut.
-    offset: float = -0.10
+    offset: float = -0.15
 
 _NAMED = re.compile(r"\b[A-Z][\w'’-]+")
 # conversation.condense appends the borrowed topic of a follow-up in parentheses.
@@ -75,6 +77,7 @@ class Scored:
     repeated: bool = False
     common: float = 1.0
     soft: float = 0.0
+    soft_common: float = 0.0
 
 
 @dataclass
@@ -192,9 +195,9 @@ class ExtractiveAnswerer:
         kind = analysis.answer_type(question)
         rows = [index.sentence_row[(s.doc_id, s.index)] for s, _ in candidates]
         dense = index.sentence_matrix[rows] @ qv
-        soft = self._soft(own, [s for s, _ in candidates])
+        soft, soft_common = self._soft(own, [s for s, _ in candidates], named)
         out = []
-        for (s, rank), d, row, sf in zip(candidates, dense, rows, soft, strict=True):
+        for (s, rank), d, row, sf, sc in zip(candidates, dense, rows, soft, soft_common, strict=True):
             s_terms = index.sentence_terms[row]
             lexical = sum(w for t, w in weights.items() if t in s_terms) / total
             # A sentence that continues the previous one ("Assets targeted ranged from ...")
@@ -209,19 +212,28 @@ class ExtractiveAnswerer:
             out.append(Scored(s, 0.0, float(d), lexical, typed, rank, missing_named / total,
                               missing_common / total, s.index == 0, context,
                               bool(said_norm) and normalize(s.text) in said_norm, common,
-                              float(sf)))
+                              float(sf), float(sc)))
         return out
 
-    def _soft(self, question: str, sentences: list[Sentence]) -> np.ndarray:
-        """Soft coverage of the question's own words by each sentence (zeros without vectors)."""
-        if self.word_vectors is None or not self.weights.soft:
-            return np.zeros(len(sentences), np.float32)
+    def _soft(self, question: str, sentences: list[Sentence],
+              named: set[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Soft coverage of the question's own words by each sentence, of all of them and of the
+        ordinary (not capitalised) ones; zeros without vectors."""
+        zeros = np.zeros(len(sentences), np.float32)
+        if self.word_vectors is None or not (self.weights.soft or self.weights.soft_common):
+            return zeros, zeros
         q_words = match_words(analysis.without_frame(question))
-        idf = self.index.idf
-        weights = np.array([idf.get(self.index.correct(_stem(w)), self.index.unseen_idf)
-                            for w in q_words], np.float32)
-        return soft_coverage(q_words, weights, [match_words(s.text) for s in sentences],
-                             self.word_vectors)
+        index = self.index
+        stems = [index.correct(_stem(w)) for w in q_words]
+        weights = np.array([index.idf.get(t, index.unseen_idf) for t in stems], np.float32)
+        s_words = [match_words(s.text) for s in sentences]
+        soft = soft_coverage(q_words, weights, s_words, self.word_vectors)
+        if not self.weights.soft_common:
+            return soft, zeros
+        ordinary = np.array([t not in named for t in stems], np.float32)
+        if not ordinary.any():
+            return soft, np.ones(len(sentences), np.float32)
+        return soft, soft_coverage(q_words, weights * ordinary, s_words, self.word_vectors)
 
     def rank(self, scored: list[Scored]) -> list[Scored]:
         w = self.weights
@@ -230,7 +242,8 @@ class ExtractiveAnswerer:
                        + w.rank / (1 + x.rank) - w.missing_named * x.missing_named
                        - w.missing_common * x.missing_common - w.title * x.is_title
                        + w.context * x.context - w.repeat * x.repeated
-                       + w.common * x.common + w.soft * x.soft + w.offset)
+                       + w.common * x.common + w.soft * x.soft + w.soft_common * x.soft_common
+                       + w.offset)
         return sorted(scored, key=lambda x: -x.score)
 
     def _compose(self, question: str, chosen: list[tuple[str, Scored]], confidence: float) -> Draft:
