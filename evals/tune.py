@@ -1,16 +1,18 @@
 """Fit the extractive answerer's weights and abstention cut on the DEVELOPMENT questions only.
 
-    .venv/bin/python evals/tune.py [evals/questions/dev.jsonl]
+    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev.jsonl and dev2.jsonl)
 
-Retrieval runs once per question; the answerer is then re-run for every point of a small grid
-(GRID below; the other weights keep their Scoring defaults), and each point is scored with the
-evaluation's own judge. The abstention cut is swept as Scoring.offset, so that the settings'
-abstain_threshold stays where it is.
+Each set is asked over its own corpus: corpus/ and evals/articles/, plus evals/articles-<name>/
+when that folder exists (dev2.jsonl -> evals/articles-dev2/). Retrieval runs once per question;
+the answerer is then re-run for every point of a small grid (GRID below; the other weights keep
+their Scoring defaults), and each point is scored with the evaluation's own judge. The
+abstention cut is swept as Scoring.offset, so that the settings' abstain_threshold stays put.
+All sets' questions are pooled into one score per point.
 
 Overfitting check: the questions are split in two halves (every other question of each tag);
 the point that is best on one half is also scored on the other. A point whose numbers hold up
 on the half it was not chosen on is one to trust; print both, choose by the whole set only when
-the halves agree. Never point this at the held-out file: its numbers would stop meaning anything.
+the halves agree. Never point this at a held-out file: its numbers would stop meaning anything.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Weights to search (name -> values); everything else keeps its default in Scoring.
 GRID: dict[str, list] = {
-    "context": [0.15, 0.3],
-    "common": [0.1, 0.2, 0.3],
-    "topic": [0.25, 0.5],
-    "require_type": [("person",), ("person", "number")],
+    "soft": [0.1, 0.2, 0.3],
+    "soft_common": [0.0, 0.2, 0.3],
+    "dense": [0.5, 0.6],
+    "lexical": [0.1, 0.2],
 }
-OFFSETS = [x / 100 for x in range(-20, 24, 2)]
+OFFSETS = [x / 100 for x in range(-20, 2, 2)]
 
 
 def objective(m) -> float:
@@ -46,22 +48,28 @@ def main() -> None:
     from assistant.evaluation.metrics import aggregate, judge
     from assistant.evaluation.questions import load_questions
 
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "evals/questions/dev.jsonl"
-    if "heldout" in path.name:
+    paths = [Path(a) for a in sys.argv[1:]] or [ROOT / "evals/questions/dev.jsonl",
+                                                ROOT / "evals/questions/dev2.jsonl"]
+    if any("heldout" in p.name for p in paths):
         sys.exit("Refusing to tune on the held-out questions.")
-    questions = load_questions(path)
-    bot = Assistant([ROOT / "corpus", ROOT / "evals/articles"],
-                    index_dir=Path(tempfile.mkdtemp()) / "index", progress=False)
-    prepared = []
-    for q in questions:
-        history = normalise_history(list(q.history))
-        standalone = condense(q.question, history)
-        state = {"standalone": standalone, "doc_ids": None, "timings": {}}
-        passages = bot._retrieve_step(state)
-        parts = split_parts(standalone)
-        vectors = [bot.embedder.query(p) for p in parts] if len(parts) > 1 else None
-        said = " ".join(t["content"] for t in history if t["role"] == "assistant")
-        prepared.append((q, standalone, bot.embedder.query(standalone), passages, vectors, said))
+    questions, prepared, bots = [], [], []
+    for path in paths:
+        corpus = [ROOT / "corpus", ROOT / "evals/articles"]
+        if (ROOT / "evals" / f"articles-{path.stem}").is_dir():
+            corpus.append(ROOT / "evals" / f"articles-{path.stem}")
+        bot = Assistant(corpus, index_dir=Path(tempfile.mkdtemp()) / "index", progress=False)
+        bots.append(bot)
+        for q in load_questions(path):
+            history = normalise_history(list(q.history))
+            standalone = condense(q.question, history)
+            state = {"standalone": standalone, "doc_ids": None, "timings": {}}
+            passages = bot._retrieve_step(state)
+            parts = split_parts(standalone)
+            vectors = [bot.embedder.query(p) for p in parts] if len(parts) > 1 else None
+            said = " ".join(t["content"] for t in history if t["role"] == "assistant")
+            questions.append(q)
+            prepared.append((len(bots) - 1, q, standalone, bot.embedder.query(standalone),
+                             passages, vectors, said))
 
     # Two halves, each with every other question of each kind.
     seen: dict[str, int] = {}
@@ -72,26 +80,34 @@ def main() -> None:
         halves[seen.get(kind, 0) % 2].append(i)
         seen[kind] = seen.get(kind, 0) + 1
 
-    # Features do not depend on the weights, except the follow-up topic weight.
+    # Features do not depend on the weights, except on the follow-up topic weight and on
+    # whether the soft coverages are wanted at all.
     memo: dict = {}
-    features = bot.answerer.features
 
-    def cached_features(part, qv, candidates, said=""):
-        key = (part, said, bot.answerer.weights.topic, tuple(s.key for s, _ in candidates))
-        if key not in memo:
-            memo[key] = features(part, qv, candidates, said)
-        return memo[key]
+    def cached(answerer):
+        features = answerer.features
 
-    bot.answerer.features = cached_features
+        def cached_features(part, qv, candidates, said=""):
+            w = answerer.weights
+            key = (id(answerer), part, said, w.topic, bool(w.soft or w.soft_common),
+                   bool(w.soft_common), tuple(s.key for s, _ in candidates))
+            if key not in memo:
+                memo[key] = features(part, qv, candidates, said)
+            return memo[key]
+        return cached_features
+
+    for bot in bots:
+        bot.answerer.features = cached(bot.answerer)
     names = list(GRID)
     results = []
     for values in itertools.product(*GRID.values()):
         base = dataclasses.replace(Scoring(), **dict(zip(names, values, strict=True)))
         for offset in OFFSETS:
-            bot.answerer.weights = dataclasses.replace(base, offset=offset)
+            for bot in bots:
+                bot.answerer.weights = dataclasses.replace(base, offset=offset)
             verdicts = []
-            for q, standalone, qv, passages, vectors, said in prepared:
-                draft = bot.answerer.answer(standalone, qv, passages, vectors, said)
+            for b, q, standalone, qv, passages, vectors, said in prepared:
+                draft = bots[b].answerer.answer(standalone, qv, passages, vectors, said)
                 answer = Answer(question=q.question, text=draft.text, citations=draft.citations,
                                 abstained=draft.abstained, passages=passages)
                 verdicts.append(judge(q, answer, 0.0))
