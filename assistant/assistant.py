@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
-from .answering.analysis import split_parts
+from .answering.analysis import split_parts, without_frame
 from .answering.extractive import Draft, ExtractiveAnswerer
 from .answering.llm import LLMAnswerer, TokenSink
 from .answering.wordsim import WordVectors
@@ -24,6 +24,7 @@ from .ingest import IngestReport, check_compatible, ingest
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import open_store
+from .text import match_words
 from .types import Answer, Document, Passage, Verification
 
 PathLike = str | Path
@@ -184,12 +185,27 @@ class Assistant:
 
     def _retrieve_step(self, state: dict) -> list[Passage]:
         t = time.perf_counter()
+        self._encode_question(state["standalone"])
         docs = self.retriever.invoke(state["standalone"], doc_ids=state["doc_ids"])
         state["timings"]["retrieve_ms"] = _ms(t)
         return [Passage(chunk_id=d.metadata["chunk_id"], doc_id=d.metadata["doc_id"],
                         title=d.metadata["title"], first_sentence=d.metadata["first_sentence"],
                         last_sentence=d.metadata["last_sentence"], text=d.page_content,
                         score=round(float(d.metadata["score"]), 5)) for d in docs]
+
+    def _encode_question(self, standalone: str) -> None:
+        """The question, its parts and its words without a vector yet, in one encoder run (each
+        run costs a few milliseconds whatever its size); retriever and answerer find them cached."""
+        parts = split_parts(standalone)
+        texts = [t for t in dict.fromkeys([standalone, *(parts if len(parts) > 1 else [])])
+                 if not self.embedder.cached(t)]
+        missing = self.word_vectors.missing(match_words(without_frame(standalone)))
+        if not missing and len(texts) <= 1:
+            return  # nothing to share a run with: query() encodes the question when asked
+        vectors = self.embedder.encode(texts + missing)
+        for text, vector in zip(texts, vectors, strict=False):
+            self.embedder.remember(text, vector)
+        self.word_vectors.add(dict(zip(missing, vectors[len(texts):], strict=True)))
 
     def _answer_step(self, state: dict) -> Answer:
         t = time.perf_counter()

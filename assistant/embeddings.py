@@ -143,11 +143,18 @@ class Embedder(Embeddings):
                 self._cache.move_to_end(text)
                 return hit
         vector = self.encode([text])[0]
+        self.remember(text, vector)
+        return vector
+
+    def cached(self, text: str) -> bool:
+        return text in self._cache
+
+    def remember(self, text: str, vector: np.ndarray) -> None:
         with self._lock:
             self._cache[text] = vector
+            self._cache.move_to_end(text)
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return vector
 
     # LangChain's Embeddings interface.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -226,3 +226,25 @@ def test_an_index_built_the_old_way_is_upgraded_in_place(corpus, tmp_path):
     after = upgraded.store._collection.get(ids=got["ids"], include=["embeddings"])
     assert np.allclose(np.asarray(after["embeddings"]), derived, atol=1e-6)
     assert _saved_folders(index_dir) == [upgraded.catalog.content_version()]
+
+
+@pytest.mark.integration
+def test_a_question_costs_one_encoder_run(corpus, tmp_path, monkeypatch):
+    """The question, its parts and its words the vectors lack share one run (each run has a
+    fixed cost of milliseconds); asked again, it needs none."""
+    bot = Assistant.from_corpus(corpus, index_dir=tmp_path / "index")
+    runs: list[list[str]] = []
+    original = Embedder.encode
+
+    def counting(self, texts, **kwargs):
+        runs.append(list(texts))
+        return original(self, texts, **kwargs)
+
+    monkeypatch.setattr(Embedder, "encode", counting)
+    question = "How many growers quit, and what did the harvest bring?"
+    first = bot.ask(question)
+    assert len(runs) == 1, runs
+    assert question in runs[0] and "growers" in runs[0]
+    assert not first.error
+    again = bot.ask(question)
+    assert len(runs) == 1 and again.text == first.text

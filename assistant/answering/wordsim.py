@@ -41,10 +41,20 @@ class WordVectors:
     def known(self) -> frozenset[str]:
         return frozenset(self._vectors)
 
+    def missing(self, words: list[str]) -> list[str]:
+        vectors = self._vectors
+        return [w for w in dict.fromkeys(words) if w not in vectors]
+
     def add(self, vectors: dict[str, np.ndarray]) -> None:
-        """Vectors made elsewhere (the catalog's, embedded at ingest), assumed unit length."""
+        """Vectors made elsewhere (the catalog's, embedded at ingest; a question's words encoded
+        with it), normalised here."""
+        if not vectors:
+            return
+        words = list(vectors)
+        matrix = np.asarray([vectors[w] for w in words], np.float32)
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
         with self._lock:
-            self._vectors = {**self._vectors, **vectors}
+            self._vectors.update(zip(words, matrix, strict=True))
 
     def matrix(self, items: Iterable[str]) -> np.ndarray:
         """One row per word, in order; unknown words are encoded in one batch."""
