@@ -1,9 +1,10 @@
 """Fit the extractive answerer's weights and abstention cut on the DEVELOPMENT questions only.
 
-    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev.jsonl and dev2.jsonl)
+    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev, dev2 and dev3)
 
 Each set is asked over its own corpus: corpus/ and evals/articles/, plus evals/articles-<name>/
-when that folder exists (dev2.jsonl -> evals/articles-dev2/). Retrieval runs once per question;
+when that folder exists (dev2.jsonl -> evals/articles-dev2/). dev3 is in readers' own words:
+without it the weights learn to expect the article's wording. Retrieval runs once per question;
 the answerer is then re-run for every point of a small grid (GRID below; the other weights keep
 their Scoring defaults), and each point is scored with the evaluation's own judge. The
 abstention cut is swept as Scoring.offset, so that the settings' abstain_threshold stays put.
@@ -27,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Weights to search (name -> values); everything else keeps its default in Scoring.
 GRID: dict[str, list] = {
+    "headline_term": [1.0, 0.5, 0.25],
     "soft": [0.1, 0.2, 0.3],
-    "soft_common": [0.0, 0.2, 0.3],
-    "dense": [0.5, 0.6],
-    "lexical": [0.1, 0.2],
+    "soft_common": [0.2, 0.3],
+    "common": [0.1, 0.2],
 }
-OFFSETS = [x / 100 for x in range(-20, 2, 2)]
+OFFSETS = [x / 100 for x in range(-15, 3, 3)]
 
 
 def objective(m) -> float:
@@ -48,8 +49,8 @@ def main() -> None:
     from assistant.evaluation.metrics import aggregate, judge
     from assistant.evaluation.questions import load_questions
 
-    paths = [Path(a) for a in sys.argv[1:]] or [ROOT / "evals/questions/dev.jsonl",
-                                                ROOT / "evals/questions/dev2.jsonl"]
+    paths = [Path(a) for a in sys.argv[1:]] or [ROOT / f"evals/questions/{name}.jsonl"
+                                                for name in ("dev", "dev2", "dev3")]
     if any("heldout" in p.name for p in paths):
         sys.exit("Refusing to tune on the held-out questions.")
     questions, prepared, bots = [], [], []
@@ -80,8 +81,8 @@ def main() -> None:
         halves[seen.get(kind, 0) % 2].append(i)
         seen[kind] = seen.get(kind, 0) + 1
 
-    # Features do not depend on the weights, except on the follow-up topic weight and on
-    # whether the soft coverages are wanted at all.
+    # Features do not depend on the weights, except on the follow-up topic weight, the headline
+    # term weight and whether the soft coverages are wanted at all.
     memo: dict = {}
 
     def cached(answerer):
@@ -89,7 +90,7 @@ def main() -> None:
 
         def cached_features(part, qv, candidates, said=""):
             w = answerer.weights
-            key = (id(answerer), part, said, w.topic, bool(w.soft or w.soft_common),
+            key = (id(answerer), part, said, w.topic, w.headline_term, bool(w.soft or w.soft_common),
                    bool(w.soft_common), tuple(s.key for s, _ in candidates))
             if key not in memo:
                 memo[key] = features(part, qv, candidates, said)

@@ -268,3 +268,32 @@ def test_each_part_of_a_question_gets_its_own_answer(bot):
     answer = bot.ask("How many ethnic Armenians live in Nagorno-Karabakh, and how many civilians "
                      "did the Russian peacekeepers relocate?")
     assert "120,000" in answer.text and "500" in answer.text
+
+
+def test_headline_words_pick_the_article_not_the_sentence(bot):
+    """A word of an article's headline ("bridge") says which article is asked about, not which
+    of its sentences answers: it counts less there, so the lead sentence that merely repeats it
+    loses ground to the one that holds the rest of the question ("cost")."""
+    import dataclasses
+
+    from assistant.answering.extractive import ExtractiveAnswerer, Scoring
+
+    question = "How much did the bridge cost?"
+    state = {"standalone": question, "doc_ids": None, "timings": {}}
+    passages = bot._retrieve_step(state)
+    vector = bot.embedder.query(question)
+
+    def lexical(headline_term):
+        answerer = ExtractiveAnswerer(bot.index, threshold=0.3, max_citations=3,
+                                      scoring=dataclasses.replace(Scoring(),
+                                                                  headline_term=headline_term))
+        scored = answerer.features(question, vector, answerer._candidates(passages))
+        by_text = {s.sentence.text: s.lexical for s in scored}
+        lead = next(v for t, v in by_text.items() if t.startswith("The coastal city of Valmora"))
+        cost = next(v for t, v in by_text.items() if t.startswith("The project cost"))
+        return lead, cost
+
+    lead_plain, cost_plain = lexical(1.0)
+    lead_down, cost_down = lexical(0.25)
+    assert lead_down < lead_plain and cost_down > cost_plain
+    assert cost_down - lead_down > cost_plain - lead_plain

@@ -29,7 +29,7 @@ class Scoring:
     dense: float = 0.5
     lexical: float = 0.2
     # Soft word coverage (wordsim.py): the question's words met by the same or a near word.
-    soft: float = 0.2
+    soft: float = 0.1
     # The same, over the question's ordinary (not capitalised) words only.
     soft_common: float = 0.3
     typed: float = 0.0
@@ -54,8 +54,11 @@ class Scoring:
     # The words a follow-up borrows from the conversation ("(Leuven tram line cost)") count this
     # much of the user's own words: they say what it is about, not what is asked.
     topic: float = 0.25
+    # A question word that is in the article's headline ("Maribor", "bridge") says which article
+    # is asked about, not which of its sentences answers: in that article it weighs this much.
+    headline_term: float = 0.25
     # Added to every score so that settings.abstain_threshold stays the calibrated cut.
-    offset: float = -0.15
+    offset: float = -0.06
 
 _NAMED = re.compile(r"\b[A-Z][\w'’-]+")
 # conversation.condense appends the borrowed topic of a follow-up in parentheses.
@@ -97,6 +100,7 @@ class ExtractiveAnswerer:
                  scoring: Scoring | None = None, word_vectors: WordVectors | None = None):
         self.index = index
         self.word_vectors = word_vectors
+        self._headlines: dict[str, frozenset[str]] = {}
         self.weights = scoring or Scoring()
         self.threshold = threshold
         self.max_citations = max_citations
@@ -185,8 +189,6 @@ class ExtractiveAnswerer:
             for t in {index.correct(t) for t in content_terms(topic_match.group(1))} - terms:
                 weights[t] = self.weights.topic * index.idf.get(t, index.unseen_idf)
         total = sum(weights.values()) or 1.0
-        common_weights = {t: w for t, w in weights.items() if t not in named}
-        common_total = sum(common_weights.values())
         said_norm = normalize(said) if said else ""
         # Words of the question that no article contains at all are a sign the articles do not
         # cover what is asked; a missing name (Brazil, a minister's name) is the strongest sign.
@@ -195,16 +197,23 @@ class ExtractiveAnswerer:
         kind = analysis.answer_type(question)
         rows = [index.sentence_row[(s.doc_id, s.index)] for s, _ in candidates]
         dense = index.sentence_matrix[rows] @ qv
+        by_doc = {doc_id: self._doc_weights(doc_id, weights)
+                  for doc_id in dict.fromkeys(s.doc_id for s, _ in candidates)}
         soft, soft_common = self._soft(own, [s for s, _ in candidates], named)
         out = []
         for (s, rank), d, row, sf, sc in zip(candidates, dense, rows, soft, soft_common, strict=True):
+            doc_weights = by_doc[s.doc_id]
+            doc_total = sum(doc_weights.values()) or 1.0
             s_terms = index.sentence_terms[row]
-            lexical = sum(w for t, w in weights.items() if t in s_terms) / total
+            lexical = sum(w for t, w in doc_weights.items() if t in s_terms) / doc_total
             # A sentence that continues the previous one ("Assets targeted ranged from ...")
             # borrows the question words its predecessor holds.
             prev = index.sentence_terms[row - 1] if s.index > 1 else frozenset()
-            context = sum(w for t, w in weights.items() if t in prev and t not in s_terms) / total
-            common = (sum(w for t, w in common_weights.items() if t in s_terms) / common_total
+            context = sum(w for t, w in doc_weights.items()
+                          if t in prev and t not in s_terms) / doc_total
+            doc_common = {t: w for t, w in doc_weights.items() if t not in named}
+            common_total = sum(doc_common.values())
+            common = (sum(w for t, w in doc_common.items() if t in s_terms) / common_total
                       if common_total else 1.0)
             typed = 0.0
             if kind != analysis.OTHER:
@@ -214,6 +223,18 @@ class ExtractiveAnswerer:
                               bool(said_norm) and normalize(s.text) in said_norm, common,
                               float(sf), float(sc)))
         return out
+
+    def _doc_weights(self, doc_id: str, weights: dict[str, float]) -> dict[str, float]:
+        """The question's term weights for sentences of one article (headline words count less)."""
+        factor = self.weights.headline_term
+        if factor == 1.0:
+            return weights
+        headline = self._headlines.get(doc_id)
+        if headline is None:
+            doc = self.index.documents[doc_id]
+            headline = self._headlines[doc_id] = frozenset(
+                self.index.correct(t) for t in content_terms(doc.title))
+        return {t: w * factor if t in headline else w for t, w in weights.items()}
 
     def _soft(self, question: str, sentences: list[Sentence],
               named: set[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -225,15 +246,20 @@ class ExtractiveAnswerer:
         q_words = match_words(analysis.without_frame(question))
         index = self.index
         stems = [index.correct(_stem(w)) for w in q_words]
-        weights = np.array([index.idf.get(t, index.unseen_idf) for t in stems], np.float32)
-        s_words = [match_words(s.text) for s in sentences]
-        soft = soft_coverage(q_words, weights, s_words, self.word_vectors)
-        if not self.weights.soft_common:
-            return soft, zeros
+        base = np.array([index.idf.get(t, index.unseen_idf) for t in stems], np.float32)
         ordinary = np.array([t not in named for t in stems], np.float32)
-        if not ordinary.any():
-            return soft, np.ones(len(sentences), np.float32)
-        return soft, soft_coverage(q_words, weights * ordinary, s_words, self.word_vectors)
+        soft, soft_common = zeros.copy(), zeros.copy()
+        for doc_id in dict.fromkeys(s.doc_id for s in sentences):
+            rows = [i for i, s in enumerate(sentences) if s.doc_id == doc_id]
+            factors = self._doc_weights(doc_id, dict.fromkeys(stems, 1.0))
+            weights = base * np.array([factors[t] for t in stems], np.float32)
+            s_words = [match_words(sentences[i].text) for i in rows]
+            soft[rows] = soft_coverage(q_words, weights, s_words, self.word_vectors)
+            if self.weights.soft_common:
+                soft_common[rows] = (soft_coverage(q_words, weights * ordinary, s_words,
+                                                   self.word_vectors)
+                                     if ordinary.any() else 1.0)
+        return soft, soft_common
 
     def rank(self, scored: list[Scored]) -> list[Scored]:
         w = self.weights
