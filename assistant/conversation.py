@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .answering.analysis import NAME_SPAN, trim_name
+from .answering.analysis import NAME_SPAN, PLACE_SPAN, trim_name
 from .text import STOPWORDS
 
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
@@ -20,6 +20,9 @@ _OTHER_REF = re.compile(r"\b(it|its|they|them|their|theirs|this|that|these|those
 _SHORT_FOLLOW = re.compile(r"^\s*(and|what about|how about|and what about|why|how so|really)\b", re.I)
 _CAP_WORD = re.compile(r"\b[A-Z][\w'’-]{2,}\b")
 _QUOTE = re.compile(r"\u201c[^\u201d]*\u201d|\"[^\"]*\"")
+_TITLES = {"mayor", "minister", "president", "governor", "chief", "director", "councillor",
+           "officer", "spokesman", "spokeswoman", "spokesperson", "secretary", "general", "prime",
+           "deputy", "chairman", "chairwoman", "chair", "head", "professor", "dr", "mr", "mrs", "ms"}
 _COMMON_CAPS = {"the", "this", "that", "these", "those", "what", "who", "when", "where", "why",
                 "how", "which", "and", "but", "the articles do not say", "they", "earlier",
                 "wednesday", "tuesday", "monday", "thursday", "friday", "saturday", "sunday"}
@@ -48,13 +51,19 @@ def normalise_history(history: list[dict[str, Any]] | None) -> list[dict[str, st
 
 
 def _entities(text: str) -> tuple[list[str], list[str]]:
-    """(full names, single capitalised words) in order of appearance, outside quoted sentences."""
+    """(full names, places) in order of appearance, names from outside quoted sentences first.
+
+    A place is a capitalised word after "in/at/near/from/to/of" ("in Goris"), then any other
+    capitalised word that is not part of a person's name or a title ("Mayor Elena Ruiz")."""
     lead = _QUOTE.split(text)[0] if _QUOTE.search(text) else text
     names = [m.group() for m in NAME_SPAN.finditer(lead)]
     names += [m.group() for m in NAME_SPAN.finditer(text) if m.group() not in names]
-    words = [w for w in _CAP_WORD.findall(text) if w.lower() not in _COMMON_CAPS
-             and w.lower() not in STOPWORDS]
-    return names, words
+    in_names = {w for n in names if trim_name(n) for w in n.split()}
+    after_preposition = [m.group(1) for m in PLACE_SPAN.finditer(text)]
+    words = [w for w in after_preposition + _CAP_WORD.findall(text)
+             if w.lower() not in _COMMON_CAPS and w.lower() not in STOPWORDS
+             and w.lower() not in _TITLES and (w not in in_names or w in after_preposition)]
+    return names, list(dict.fromkeys(words))
 
 
 def condense(question: str, history: list[dict[str, str]]) -> str:

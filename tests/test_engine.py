@@ -297,3 +297,14 @@ def test_headline_words_pick_the_article_not_the_sentence(bot):
     lead_down, cost_down = lexical(0.25)
     assert lead_down < lead_plain and cost_down > cost_plain
     assert cost_down - lead_down > cost_plain - lead_plain
+
+
+def test_a_follow_up_stays_with_the_article_the_last_answer_quoted(bot):
+    """'What did she say?' after a quote from the bridge article is answered from that article."""
+    history = [{"role": "user", "content": "Who cut the ribbon?"},
+               {"role": "assistant", "content": "Mayor Elena Ruiz \u2014 \u201cMayor Elena Ruiz cut "
+                "the ribbon at a ceremony attended by about 3,000 residents.\u201d [1]"}]
+    answer = bot.ask("what did she say about the city", history=history)
+    assert not answer.abstained
+    assert "joins the two halves of our city" in answer.citations[0].text
+    assert all("Bridge" in c.title for c in answer.citations)

@@ -82,6 +82,16 @@ def test_place_reference_takes_the_latest_place():
     assert "Yevlakh" in condense("How far is that town from the capital?", history)
 
 
+def test_a_title_or_a_part_of_a_name_is_not_a_place():
+    history = [{"role": "user", "content": "Who cut the ribbon?"},
+               {"role": "assistant", "content": "Mayor Elena Ruiz — “Mayor Elena Ruiz cut "
+                                                "the ribbon at a ceremony in Valmora.” [1]"}]
+    rewritten = condense("what did she say about the city", history)
+    assert "about Mayor" not in rewritten and "about Elena" not in rewritten
+    assert rewritten.endswith("say about Valmora") and "Elena Ruiz" in rewritten
+    assert "Valmora" in condense("How many people live there?", history)
+
+
 def test_other_follow_ups_borrow_the_previous_topic():
     history = [{"role": "user", "content": "What happened at the Lachin corridor?"},
                {"role": "assistant", "content": "..."}]

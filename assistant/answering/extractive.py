@@ -54,6 +54,9 @@ class Scoring:
     # The words a follow-up borrows from the conversation ("(Leuven tram line cost)") count this
     # much of the user's own words: they say what it is about, not what is asked.
     topic: float = 0.25
+    # Added for a sentence of an article the conversation has quoted: "what did she say about
+    # her customers" is about the article the last answer came from.
+    quoted_article: float = 0.1
     # A question word that is in the article's headline ("Maribor", "bridge") says which article
     # is asked about, not which of its sentences answers: in that article it weighs this much.
     headline_term: float = 0.25
@@ -81,6 +84,7 @@ class Scored:
     common: float = 1.0
     soft: float = 0.0
     soft_common: float = 0.0
+    quoted_article: bool = False
 
 
 @dataclass
@@ -190,6 +194,7 @@ class ExtractiveAnswerer:
                 weights[t] = self.weights.topic * index.idf.get(t, index.unseen_idf)
         total = sum(weights.values()) or 1.0
         said_norm = normalize(said) if said else ""
+        quoted = self._quoted_articles({s.doc_id for s, _ in candidates}, said_norm)
         # Words of the question that no article contains at all are a sign the articles do not
         # cover what is asked; a missing name (Brazil, a minister's name) is the strongest sign.
         missing_named = sum(w for t, w in weights.items() if t not in index.idf and t in named)
@@ -221,8 +226,16 @@ class ExtractiveAnswerer:
             out.append(Scored(s, 0.0, float(d), lexical, typed, rank, missing_named / total,
                               missing_common / total, s.index == 0, context,
                               bool(said_norm) and normalize(s.text) in said_norm, common,
-                              float(sf), float(sc)))
+                              float(sf), float(sc), s.doc_id in quoted))
         return out
+
+    def _quoted_articles(self, doc_ids: set[str], said_norm: str) -> set[str]:
+        """Those of the articles whose sentences the conversation has quoted."""
+        if not said_norm or not self.weights.quoted_article:
+            return set()
+        return {d for d in doc_ids
+                if any(len(s.text) > 20 and normalize(s.text) in said_norm
+                       for s in self.index.documents[d].sentences)}
 
     def _doc_weights(self, doc_id: str, weights: dict[str, float]) -> dict[str, float]:
         """The question's term weights for sentences of one article (headline words count less)."""
@@ -269,6 +282,7 @@ class ExtractiveAnswerer:
                        - w.missing_common * x.missing_common - w.title * x.is_title
                        + w.context * x.context - w.repeat * x.repeated
                        + w.common * x.common + w.soft * x.soft + w.soft_common * x.soft_common
+                       + w.quoted_article * x.quoted_article
                        + w.offset)
         return sorted(scored, key=lambda x: -x.score)
 
