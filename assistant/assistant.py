@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from langchain_core.runnables import RunnableLambda
 from .answering.analysis import split_parts, without_frame
 from .answering.extractive import Draft, ExtractiveAnswerer
 from .answering.llm import LLMAnswerer, TokenSink
-from .answering.wordsim import WordVectors
+from .answering.wordsim import WordVectors, common_vocabulary
 from .catalog import Catalog
 from .conversation import condense, normalise_history
 from .embeddings import Embedder
@@ -52,7 +54,11 @@ class Assistant:
                                  runtime=self.settings.embedding_runtime,
                                  export_dir=self.settings.model_cache_path)
         # Kept across index reloads: a word's vector does not depend on the corpus.
-        self.word_vectors = WordVectors(self.embedder.encode)
+        self.word_vectors = WordVectors(self.embedder.encode, common_vocabulary(
+            self.embedder.path, self.embedder.identity, self.settings.model_cache_path,
+            self.embedder.encode))
+        self._encoding = ThreadPoolExecutor(max(2, os.cpu_count() or 2),
+                                            thread_name_prefix="ask-encode")
         self.catalog = Catalog(self.index_path / "catalog.sqlite3")
         check_compatible(self.catalog, self.embedder, self.settings)
         self.store = open_store(self.settings, self.index_path)
@@ -185,27 +191,35 @@ class Assistant:
 
     def _retrieve_step(self, state: dict) -> list[Passage]:
         t = time.perf_counter()
-        self._encode_question(state["standalone"])
+        extras = self._encode_extras(state["standalone"])
         docs = self.retriever.invoke(state["standalone"], doc_ids=state["doc_ids"])
+        if extras is not None:
+            extras.result()
         state["timings"]["retrieve_ms"] = _ms(t)
         return [Passage(chunk_id=d.metadata["chunk_id"], doc_id=d.metadata["doc_id"],
                         title=d.metadata["title"], first_sentence=d.metadata["first_sentence"],
                         last_sentence=d.metadata["last_sentence"], text=d.page_content,
                         score=round(float(d.metadata["score"]), 5)) for d in docs]
 
-    def _encode_question(self, standalone: str) -> None:
-        """The question, its parts and its words without a vector yet, in one encoder run (each
-        run costs a few milliseconds whatever its size); retriever and answerer find them cached."""
+    def _encode_extras(self, standalone: str) -> Future | None:
+        """Start encoding what the answerer will need besides the question itself: its parts (if
+        several) and its words without a vector yet. It runs beside retrieval's own encoding of
+        the question (onnxruntime leaves the GIL; on two cores the two runs overlap), in a
+        separate run because padding short words to the question's length would cost more."""
         parts = split_parts(standalone)
-        texts = [t for t in dict.fromkeys([standalone, *(parts if len(parts) > 1 else [])])
-                 if not self.embedder.cached(t)]
+        texts = [p for p in dict.fromkeys(parts) if len(parts) > 1 and not self.embedder.cached(p)]
         missing = self.word_vectors.missing(match_words(without_frame(standalone)))
-        if not missing and len(texts) <= 1:
-            return  # nothing to share a run with: query() encodes the question when asked
-        vectors = self.embedder.encode(texts + missing)
-        for text, vector in zip(texts, vectors, strict=False):
-            self.embedder.remember(text, vector)
-        self.word_vectors.add(dict(zip(missing, vectors[len(texts):], strict=True)))
+        if not texts and not missing:
+            return None
+
+        def work() -> None:
+            if texts:
+                for text, vector in zip(texts, self.embedder.encode(texts), strict=True):
+                    self.embedder.remember(text, vector)
+            if missing:
+                self.word_vectors.add(dict(zip(missing, self.embedder.encode(missing),
+                                               strict=True)))
+        return self._encoding.submit(work)
 
     def _answer_step(self, state: dict) -> Answer:
         t = time.perf_counter()

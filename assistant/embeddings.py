@@ -94,6 +94,11 @@ class Embedder(Embeddings):
         return "onnx" if self._onnx is not None else "torch"
 
     @property
+    def path(self) -> str:
+        """The local folder (or name) the model is loaded from."""
+        return self._path
+
+    @property
     def identity(self) -> str:
         """What an index records, so that opening it with another model is caught."""
         return f"{self.name}|{self.dimension}"

@@ -56,3 +56,22 @@ def test_each_word_is_encoded_once(vectors):
     known = vectors.known()
     vectors.add({"made-up": np.ones(384, np.float32) / np.sqrt(384)})
     assert vectors.known() == known | {"made-up"} and not vectors.calls[1:]
+
+
+def test_the_models_vocabulary_is_embedded_once_and_kept(tmp_path):
+    from assistant.answering.wordsim import common_vocabulary
+
+    embedder = Embedder()
+    calls: list[int] = []
+
+    def encode(words):
+        calls.append(len(words))
+        return embedder.encode(words)
+
+    first = common_vocabulary(embedder.path, embedder.identity, tmp_path, encode)
+    assert calls == [len(first)] and len(first) > 15_000
+    assert {"farmers", "growers", "bridge"} & set(first) == {"farmers", "bridge"}  # whole words only
+    again = common_vocabulary(embedder.path, embedder.identity, tmp_path, encode)
+    assert calls == [len(first)] and again.keys() == first.keys()
+    assert np.allclose(again["farmers"], first["farmers"], atol=1e-3)
+    assert common_vocabulary(str(tmp_path / "no-model"), "x", tmp_path, encode) == {}

@@ -19,7 +19,7 @@ from ..index import CorpusIndex
 from ..text import canonical, content_terms, match_words, normalize, stem
 from ..types import Citation, Passage, Sentence
 from . import analysis
-from .wordsim import WordVectors, soft_coverage
+from .wordsim import WordVectors, word_matches
 
 
 @dataclass(frozen=True)
@@ -261,17 +261,18 @@ class ExtractiveAnswerer:
         stems = [index.correct(_stem(w)) for w in q_words]
         base = np.array([index.idf.get(t, index.unseen_idf) for t in stems], np.float32)
         ordinary = np.array([t not in named for t in stems], np.float32)
+        matches = word_matches(q_words, [match_words(s.text) for s in sentences],
+                               self.word_vectors)
         soft, soft_common = zeros.copy(), zeros.copy()
         for doc_id in dict.fromkeys(s.doc_id for s in sentences):
             rows = [i for i, s in enumerate(sentences) if s.doc_id == doc_id]
             factors = self._doc_weights(doc_id, dict.fromkeys(stems, 1.0))
             weights = base * np.array([factors[t] for t in stems], np.float32)
-            s_words = [match_words(sentences[i].text) for i in rows]
-            soft[rows] = soft_coverage(q_words, weights, s_words, self.word_vectors)
+            soft[rows] = matches[rows] @ weights / max(float(weights.sum()), 1e-9)
             if self.weights.soft_common:
-                soft_common[rows] = (soft_coverage(q_words, weights * ordinary, s_words,
-                                                   self.word_vectors)
-                                     if ordinary.any() else 1.0)
+                common = weights * ordinary
+                soft_common[rows] = (matches[rows] @ common / float(common.sum())
+                                     if common.sum() > 0 else 1.0)
         return soft, soft_common
 
     def rank(self, scored: list[Scored]) -> list[Scored]:

@@ -6,18 +6,27 @@ model (the word encoded on its own), and a question word counts as matched to th
 the closest word of the sentence is similar to it: fully at `high` cosine or above, not at all at
 `low` or below. An exact stem match always counts fully.
 
-Vectors are kept per word: the corpus's words come from the catalog (embedded at ingest), any
-other word (most often a question's) is encoded when first needed and kept in memory.
+Vectors are kept per word: the corpus's words come from the catalog (embedded at ingest), the
+model's own vocabulary of whole words (some 21,000 for MiniLM) is embedded once per machine and
+model and kept next to the ONNX export (`common_vocabulary`), so a question's words almost always
+have one; any other word is encoded when first needed and kept in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from threading import Lock
 
 import numpy as np
 
 from ..text import canonical, stem
+
+logger = logging.getLogger(__name__)
 
 # Cosines between single-word MiniLM vectors: synonyms ("town"/"city" 0.77, "land"/"territory"
 # 0.70, "hire"/"recruit" 0.65) sit above `high`-ish; unrelated words mostly below `low`.
@@ -75,31 +84,80 @@ class WordVectors:
                 vectors = self._vectors
         return np.stack([vectors[w] for w in items])
 
+
+def word_matches(question_words: list[str], sentence_words: list[list[str]],
+                 vectors: WordVectors) -> np.ndarray:
+    """Sentences x question words: how well each sentence meets each question word, 0..1 (1 for
+    the same stem)."""
+    out = np.zeros((len(sentence_words), len(question_words)), np.float32)
+    vocab = list(dict.fromkeys(w for ws in sentence_words for w in ws))
+    if not question_words or not vocab:
+        return out
+    sims = vectors.matrix(question_words) @ vectors.matrix(vocab).T  # question words x vocab
+    soft = np.clip((sims - LOW) / (HIGH - LOW), 0.0, 1.0)
+    q_stems = [canonical(stem(w)) for w in question_words]
+    v_stems = [canonical(stem(w)) for w in vocab]
+    col = {w: i for i, w in enumerate(vocab)}
+    for row, ws in enumerate(sentence_words):
+        if ws:
+            cols = [col[w] for w in ws]
+            out[row] = soft[:, cols].max(axis=1)
+            stems = {v_stems[c] for c in cols}
+            out[row][[i for i, t in enumerate(q_stems) if t in stems]] = 1.0
+    return out
+
+
 def soft_coverage(question_words: list[str], weights: np.ndarray,
                   sentence_words: list[list[str]], vectors: WordVectors) -> np.ndarray:
     """Per sentence, the weighted share of the question's words it matches (softly), in 0..1."""
-    out = np.zeros(len(sentence_words), np.float32)
-    if not question_words or weights.sum() <= 0:
-        return out
-    vocab = list(dict.fromkeys(w for ws in sentence_words for w in ws))
-    if not vocab:
-        return out
-    q = vectors.matrix(question_words)
-    v = vectors.matrix(vocab)
-    sims = q @ v.T  # question words x sentence vocabulary
-    col = {w: i for i, w in enumerate(vocab)}
-    q_stems = [canonical(stem(w)) for w in question_words]
-    v_stems = [canonical(stem(w)) for w in vocab]
-    scale = 1.0 / (HIGH - LOW)
     total = float(weights.sum())
-    for row, ws in enumerate(sentence_words):
-        if not ws:
-            continue
-        cols = [col[w] for w in ws]
-        best = sims[:, cols].max(axis=1)
-        score = np.clip((best - LOW) * scale, 0.0, 1.0)
-        stems = {v_stems[c] for c in cols}
-        exact = np.array([s in stems for s in q_stems])
-        score = np.where(exact, 1.0, score)
-        out[row] = float((score * weights).sum()) / total
-    return out
+    if not question_words or total <= 0:
+        return np.zeros(len(sentence_words), np.float32)
+    return word_matches(question_words, sentence_words, vectors) @ weights / total
+
+
+def common_vocabulary(model_path: str, identity: str, cache_dir: Path,
+                      encode: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
+    """Vectors of the whole words in the model's tokenizer vocabulary, made on first use and kept
+    in `cache_dir` (float16); empty when the model folder has no vocabulary file."""
+    words = _tokenizer_words(Path(model_path))
+    if not words:
+        return {}
+    digest = hashlib.sha256(f"{identity}|{len(words)}".encode()).hexdigest()[:16]
+    folder = Path(cache_dir) / f"words-{digest}"
+    try:
+        saved = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+        matrix = np.load(folder / "vectors.npy")
+        if saved == words and matrix.shape[0] == len(words):
+            return dict(zip(words, matrix.astype(np.float32), strict=True))
+    except (OSError, ValueError):
+        pass
+    logger.info("Embedding the model's %d vocabulary words once (kept in %s).", len(words), folder)
+    matrix = np.asarray(encode(words), np.float32)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+    try:
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        np.save(tmp / "vectors.npy", matrix.astype(np.float16))
+        (tmp / "words.json").write_text(json.dumps(words), encoding="utf-8")
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except OSError as exc:  # a read-only cache only means the next process embeds them again
+        logger.warning("Could not keep the vocabulary vectors in %s (%s).", folder, exc)
+    return dict(zip(words, matrix, strict=True))
+
+
+def _tokenizer_words(model_path: Path) -> list[str]:
+    """Whole lower-case words of three or more letters in the model's WordPiece vocabulary."""
+    vocab_file, tokenizer_file = model_path / "vocab.txt", model_path / "tokenizer.json"
+    if vocab_file.is_file():
+        entries = vocab_file.read_text(encoding="utf-8").splitlines()
+    elif tokenizer_file.is_file():
+        entries = list(json.loads(tokenizer_file.read_text(encoding="utf-8"))
+                       .get("model", {}).get("vocab", {}))
+    else:
+        return []
+    return sorted({w for w in entries if len(w) >= 3 and w.isalpha() and w.islower()})
