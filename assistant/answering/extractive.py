@@ -202,13 +202,16 @@ class ExtractiveAnswerer:
         kind = analysis.answer_type(question)
         rows = [index.sentence_row[(s.doc_id, s.index)] for s, _ in candidates]
         dense = index.sentence_matrix[rows] @ qv
-        by_doc = {doc_id: self._doc_weights(doc_id, weights)
-                  for doc_id in dict.fromkeys(s.doc_id for s, _ in candidates)}
+        by_doc = {}
+        for doc_id in dict.fromkeys(s.doc_id for s, _ in candidates):
+            doc_weights = self._doc_weights(doc_id, weights)
+            doc_common = {t: w for t, w in doc_weights.items() if t not in named}
+            by_doc[doc_id] = (doc_weights, sum(doc_weights.values()) or 1.0,
+                              doc_common, sum(doc_common.values()))
         soft, soft_common = self._soft(own, [s for s, _ in candidates], named)
         out = []
         for (s, rank), d, row, sf, sc in zip(candidates, dense, rows, soft, soft_common, strict=True):
-            doc_weights = by_doc[s.doc_id]
-            doc_total = sum(doc_weights.values()) or 1.0
+            doc_weights, doc_total, doc_common, common_total = by_doc[s.doc_id]
             s_terms = index.sentence_terms[row]
             lexical = sum(w for t, w in doc_weights.items() if t in s_terms) / doc_total
             # A sentence that continues the previous one ("Assets targeted ranged from ...")
@@ -216,8 +219,6 @@ class ExtractiveAnswerer:
             prev = index.sentence_terms[row - 1] if s.index > 1 else frozenset()
             context = sum(w for t, w in doc_weights.items()
                           if t in prev and t not in s_terms) / doc_total
-            doc_common = {t: w for t, w in doc_weights.items() if t not in named}
-            common_total = sum(doc_common.values())
             common = (sum(w for t, w in doc_common.items() if t in s_terms) / common_total
                       if common_total else 1.0)
             typed = 0.0
@@ -242,12 +243,17 @@ class ExtractiveAnswerer:
         factor = self.weights.headline_term
         if factor == 1.0:
             return weights
+        headline = self._headline(doc_id)
+        return {t: w * factor if t in headline else w for t, w in weights.items()}
+
+    def _headline(self, doc_id: str) -> frozenset[str]:
+        """The (corrected) content terms of an article's title, computed once per article."""
         headline = self._headlines.get(doc_id)
         if headline is None:
             doc = self.index.documents[doc_id]
             headline = self._headlines[doc_id] = frozenset(
                 self.index.correct(t) for t in content_terms(doc.title))
-        return {t: w * factor if t in headline else w for t, w in weights.items()}
+        return headline
 
     def _soft(self, question: str, sentences: list[Sentence],
               named: set[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -266,8 +272,9 @@ class ExtractiveAnswerer:
         soft, soft_common = zeros.copy(), zeros.copy()
         for doc_id in dict.fromkeys(s.doc_id for s in sentences):
             rows = [i for i, s in enumerate(sentences) if s.doc_id == doc_id]
-            factors = self._doc_weights(doc_id, dict.fromkeys(stems, 1.0))
-            weights = base * np.array([factors[t] for t in stems], np.float32)
+            headline = self._headline(doc_id)
+            weights = base * np.array([self.weights.headline_term if t in headline else 1.0
+                                       for t in stems], np.float32)
             soft[rows] = matches[rows] @ weights / max(float(weights.sum()), 1e-9)
             if self.weights.soft_common:
                 common = weights * ordinary

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from threading import Lock
@@ -44,9 +45,6 @@ class WordVectors:
         self._new = 0
         self._lock = Lock()
 
-    def __len__(self) -> int:
-        return len(self._vectors)
-
     def known(self) -> frozenset[str]:
         return frozenset(self._vectors)
 
@@ -60,8 +58,7 @@ class WordVectors:
         if not vectors:
             return
         words = list(vectors)
-        matrix = np.asarray([vectors[w] for w in words], np.float32)
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        matrix = _unit([vectors[w] for w in words])
         with self._lock:
             self._vectors.update(zip(words, matrix, strict=True))
 
@@ -71,10 +68,9 @@ class WordVectors:
         if not items:
             return np.zeros((0, 0), np.float32)
         vectors = self._vectors
-        missing = [w for w in dict.fromkeys(items) if w not in vectors]
+        missing = self.missing(items)
         if missing:
-            encoded = np.asarray(self._encode(missing), np.float32)
-            encoded /= np.maximum(np.linalg.norm(encoded, axis=1, keepdims=True), 1e-9)
+            encoded = _unit(self._encode(missing))
             with self._lock:
                 if self._new + len(missing) > self._max_new:  # a runaway stream of new words
                     self._vectors = {}
@@ -83,6 +79,12 @@ class WordVectors:
                 self._new += len(missing)
                 vectors = self._vectors
         return np.stack([vectors[w] for w in items])
+
+
+def _unit(vectors) -> np.ndarray:
+    """Rows scaled to length 1 (float32)."""
+    matrix = np.asarray(vectors, np.float32)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
 
 
 def word_matches(question_words: list[str], sentence_words: list[list[str]],
@@ -133,16 +135,13 @@ def common_vocabulary(model_path: str, identity: str, cache_dir: Path,
     except (OSError, ValueError):
         pass
     logger.info("Embedding the model's %d vocabulary words once (kept in %s).", len(words), folder)
-    matrix = np.asarray(encode(words), np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+    matrix = _unit(encode(words))
     try:
         tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
         tmp.mkdir(parents=True, exist_ok=True)
         np.save(tmp / "vectors.npy", matrix.astype(np.float16))
         (tmp / "words.json").write_text(json.dumps(words), encoding="utf-8")
         if folder.exists():
-            import shutil
-
             shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     except OSError as exc:  # a read-only cache only means the next process embeds them again
