@@ -54,9 +54,11 @@ class Assistant:
                                  runtime=self.settings.embedding_runtime,
                                  export_dir=self.settings.model_cache_path)
         # Kept across index reloads: a word's vector does not depend on the corpus.
-        self.word_vectors = WordVectors(self.embedder.encode, common_vocabulary(
-            self.embedder.path, self.embedder.identity, self.settings.model_cache_path,
-            self.embedder.encode))
+        vocabulary = common_vocabulary(self.embedder.path, self.embedder.identity,
+                                       self.settings.model_cache_path, self.embedder.encode)
+        self.word_vectors = WordVectors(self.embedder.encode, vocabulary)
+        # Real words, whatever the articles hold: never taken for a misspelling (index.respell).
+        self._model_words = frozenset(vocabulary)
         self._encoding = ThreadPoolExecutor(max(2, os.cpu_count() or 2),
                                             thread_name_prefix="ask-encode")
         self.catalog = Catalog(self.index_path / "catalog.sqlite3")
@@ -186,6 +188,7 @@ class Assistant:
                 state["notes"]["llm_failed"] = f"{exc}{FALLBACK}"
         if standalone is None:
             standalone = condense(state["question"], state["history"])
+        standalone = self.index.respell(standalone, self._model_words)
         state["timings"]["condense_ms"] = _ms(t)
         return standalone
 

@@ -66,8 +66,28 @@ def _entities(text: str) -> tuple[list[str], list[str]]:
     return names, list(dict.fromkeys(words))
 
 
+# Chat shorthand readers type, spelled out so that the question's kind ("whos" asks for a person)
+# and its words ("ppl", "govt") are recognised.
+_SHORTHAND = {
+    "whos": "who is", "whats": "what is", "wheres": "where is", "whens": "when is",
+    "hows": "how is", "whys": "why is", "ppl": "people", "govt": "government",
+    "gov't": "government", "govts": "governments", "bc": "because", "cuz": "because",
+    "abt": "about", "approx": "approximately", "thru": "through", "yr": "year", "yrs": "years",
+    "hrs": "hours", "mins": "minutes", "dept": "department", "intl": "international",
+    "w/": "with", "w/o": "without", "u": "you", "ur": "your", "pls": "please", "plz": "please",
+}
+_SHORTHAND_RE = re.compile(r"(?<![\w'’/])(" + "|".join(
+    re.escape(k) for k in sorted(_SHORTHAND, key=len, reverse=True)) + r")(?![\w'’/]|\.\w)", re.I)
+
+
+def spell_out(question: str) -> str:
+    """The question with chat shorthand ("whos", "ppl", "govt") written out."""
+    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group().lower()], question)
+
+
 def condense(question: str, history: list[dict[str, str]]) -> str:
     """The question made standalone using the conversation so far."""
+    question = spell_out(question)
     if not history:
         return question
     last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")

@@ -16,21 +16,27 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .catalog import Catalog
-from .text import bm25_tokens, content_terms
+from .text import TEXT_VERSION, bm25_tokens, content_terms, fold, proper_terms, words
 from .types import Document, Sentence
 
 logger = logging.getLogger(__name__)
 
 # Bump when what is saved, or how it is computed, changes: older folders are then rebuilt.
-SAVED_FORMAT = "1"
+SAVED_FORMAT = "2"
+# The saved terms and BM25 index hold tokens: a change of tokenising (text.TEXT_VERSION) makes
+# them stale as surely as a change of the saved layout.
+_FORMAT = f"{SAVED_FORMAT}.{TEXT_VERSION}"
 SAVED_DIR = "corpus-index"
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ class CorpusIndex:
     def __init__(self, documents: list[Document],
                  sentence_vectors: dict[tuple[str, int], np.ndarray] | np.ndarray,
                  chunks: list[ChunkRef], dim: int, *, terms: SentenceTerms | None = None,
-                 bm25=None):
+                 proper: set[str] | None = None, bm25=None):
         self.documents = {d.doc_id: d for d in documents}
         self.chunks = chunks
         self.chunk_pos = {c.chunk_id: i for i, c in enumerate(chunks)}
@@ -114,6 +120,9 @@ class CorpusIndex:
         self.sentence_terms = terms or SentenceTerms.build([s.text for s in self.sentences])
         if len(self.sentence_terms) != len(self.sentences):
             raise ValueError("sentence terms do not match the sentences")
+        # Terms the articles write as names, whatever case a question uses for them.
+        self.proper = proper if proper is not None else proper_terms(
+            [s.text for s in self.sentences])
         n = max(1, len(self.sentences))
         df = self.sentence_terms.document_frequency().tolist()
         self.idf = {t: math.log(1 + n / c) for t, c in zip(self.sentence_terms.vocab, df, strict=True)}
@@ -170,9 +179,11 @@ class CorpusIndex:
                 np.save(tmp / "terms_indices.npy", terms.indices)
                 (tmp / "vocab.json").write_text(json.dumps(terms.vocab, ensure_ascii=False),
                                                 encoding="utf-8")
+                (tmp / "proper.json").write_text(json.dumps(sorted(self.proper),
+                                                            ensure_ascii=False), encoding="utf-8")
                 if self._bm25 is not None:
                     self._bm25.save(str(tmp / "bm25"), show_progress=False)
-                meta = {"format": SAVED_FORMAT, "version": version, "dim": self.dim,
+                meta = {"format": _FORMAT, "version": version, "dim": self.dim,
                         "sentences": len(self.sentences), "chunks": len(self.chunks),
                         "bm25": self._bm25 is not None}
                 # Written last: a folder without it is incomplete and never opened.
@@ -195,7 +206,7 @@ class CorpusIndex:
               dim: int) -> CorpusIndex:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         n_sentences = sum(len(d.sentences) for d in documents)
-        expected = {"format": SAVED_FORMAT, "version": folder.name, "dim": dim,
+        expected = {"format": _FORMAT, "version": folder.name, "dim": dim,
                     "sentences": n_sentences, "chunks": len(chunks), "bm25": bool(chunks)}
         if {k: meta.get(k) for k in expected} != expected:
             raise ValueError(f"saved index {meta} does not match {expected}")
@@ -209,7 +220,8 @@ class CorpusIndex:
 
             bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, load_vocab=True,
                                    show_progress=False)
-        return cls(documents, matrix, chunks, dim, terms=terms, bm25=bm25)
+        proper = set(json.loads((folder / "proper.json").read_text(encoding="utf-8")))
+        return cls(documents, matrix, chunks, dim, terms=terms, proper=proper, bm25=bm25)
 
     def correct(self, term: str) -> str:
         """A question word the articles lack, mapped to a close article word ('azerbaijian')."""
@@ -223,6 +235,34 @@ class CorpusIndex:
         close = difflib.get_close_matches(term, self._vocab_by_initial.get(term[:1], ()), n=1,
                                           cutoff=0.84)
         return close[0] if close else term
+
+    def respell(self, text: str, real_words: Container[str]) -> str:
+        """The text with each misspelt word ("petiton", "azerbijan") replaced by the article word
+        it is close to, so that the question's embedding means what the reader meant. A word is
+        misspelt when neither the articles nor `real_words` (the model's vocabulary) know it."""
+        def fix(m: re.Match) -> str:
+            word = fold(m.group().lower())
+            if len(word) < 5 or not word.isalpha() or word in real_words:
+                return m.group()
+            term = content_terms(word)
+            if not term or term[0] in self.idf:
+                return m.group()
+            close = self.correct(term[0])
+            surface = self._surface(close) if close != term[0] else None
+            if surface is None:
+                return m.group()
+            return surface[:1].upper() + surface[1:] if m.group()[:1].isupper() else surface
+        return _LETTERS.sub(fix, text)
+
+    def _surface(self, term: str) -> str | None:
+        """An article word whose term is `term`, as the articles write it (lower case)."""
+        terms = self.sentence_terms
+        at = np.flatnonzero(terms.indices == terms.vocab.index(term))
+        if not len(at):
+            return None
+        row = int(np.searchsorted(terms.indptr, at[0], side="right")) - 1
+        return next((w for w in words(self.sentences[row].text) if content_terms(w) == [term]),
+                    None)
 
     def chunk_text(self, chunk: ChunkRef) -> str:
         doc = self.documents[chunk.doc_id]

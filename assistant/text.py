@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
@@ -24,7 +25,7 @@ see sees saw seen get gets got go goes went
 
 # Bump when tokens, stems, stopwords or synonyms change: anything that saved the terms of a
 # text (the saved CorpusIndex) must then compute them again.
-TEXT_VERSION = "3"
+TEXT_VERSION = "4"
 
 # Question words carry the expected answer type, not content to match.
 QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
@@ -35,8 +36,23 @@ def normalize(text: str) -> str:
     return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
 
 
+# Letters that NFKD does not take apart into a base letter and an accent.
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i",
+                        "þ": "th", "ð": "d"})
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """A word without its accents: readers type "Trebic" and "Dolezal" for Třebíč and Doležal."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word.translate(_PLAIN))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def words(text: str) -> list[str]:
-    return _WORD.findall(normalize(text))
+    """The lower-case words of a text, accents folded away."""
+    return [fold(w) for w in _WORD.findall(normalize(text))]
 
 
 @lru_cache(maxsize=65536)
@@ -92,6 +108,27 @@ def content_terms(text: str) -> list[str]:
     """Stems of the words that carry meaning (no stopwords, no question words)."""
     return [canonical(stem(w)) for w in words(text)
             if w not in STOPWORDS and w not in QUESTION_WORDS]
+
+
+def proper_terms(texts: list[str]) -> set[str]:
+    """The terms the texts capitalise where a sentence does not make them: names ("Kovačič",
+    "Baku", "Jihlava"). A reader who types "who is kovacic" in lower case still names someone."""
+    capitalised: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for text in texts:
+        found = _WORD.findall(text)
+        if sum(w[:1].isupper() for w in found) > 0.6 * len(found):
+            continue  # a headline in title case capitalises everything
+        after_start = False
+        for w in found:
+            low = fold(normalize(w))
+            if low not in STOPWORDS and low not in QUESTION_WORDS and not w.isdigit():
+                term = canonical(stem(low))
+                if after_start:
+                    seen[term] += 1
+                    capitalised[term] += w[:1].isupper()
+            after_start = True
+    return {t for t, n in capitalised.items() if n >= 0.6 * seen[t]}
 
 
 def match_words(text: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Fit the extractive answerer's weights and abstention cut on the DEVELOPMENT questions only.
 
-    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev, dev2 and dev3)
+    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev, dev2, dev3 and dev4)
 
 Each set is asked over its own corpus: corpus/ and evals/articles/, plus evals/articles-<name>/
 when that folder exists (dev2.jsonl -> evals/articles-dev2/). dev3 is in readers' own words:
@@ -50,7 +50,7 @@ def main() -> None:
     from assistant.evaluation.questions import load_questions
 
     paths = [Path(a) for a in sys.argv[1:]] or [ROOT / f"evals/questions/{name}.jsonl"
-                                                for name in ("dev", "dev2", "dev3")]
+                                                for name in ("dev", "dev2", "dev3", "dev4")]
     if any("heldout" in p.name for p in paths):
         sys.exit("Refusing to tune on the held-out questions.")
     questions, prepared, bots = [], [], []
@@ -62,7 +62,7 @@ def main() -> None:
         bots.append(bot)
         for q in load_questions(path):
             history = normalise_history(list(q.history))
-            standalone = condense(q.question, history)
+            standalone = bot.index.respell(condense(q.question, history), bot._model_words)
             state = {"standalone": standalone, "doc_ids": None, "timings": {}}
             passages = bot._retrieve_step(state)
             parts = split_parts(standalone)

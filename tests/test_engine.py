@@ -308,3 +308,23 @@ def test_a_follow_up_stays_with_the_article_the_last_answer_quoted(bot):
     assert not answer.abstained
     assert "joins the two halves of our city" in answer.citations[0].text
     assert all("Bridge" in c.title for c in answer.citations)
+
+
+def test_misspelt_question_words_are_respelt_from_the_articles(bot):
+    respell = bot.index.respell
+    assert respell("how long had Azerbijan kept the corridor shut", bot._model_words) == \
+        "how long had Azerbaijan kept the corridor shut"
+    assert respell("how many ethnic armenians live in karabach", bot._model_words) == \
+        "how many ethnic armenians live in karabakh"
+    # Real words the articles lack are left alone, however close to an article word.
+    assert respell("how do I tune a guitar", bot._model_words) == "how do I tune a guitar"
+    answer = bot.ask("how many ethnic armenians live in karabach")
+    assert "120,000" in answer.text
+
+
+def test_lower_case_names_count_as_names(bot):
+    """A reader who types "pashinyan" names someone: the word is known as a name from the
+    articles, so it does not count as one of the ordinary words a sentence must hold."""
+    assert {"pashinyan", "stepanakert", "valmora"} <= bot.index.proper
+    assert not {"bridge", "refuge", "ceasefire"} & bot.index.proper
+

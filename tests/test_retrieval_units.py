@@ -109,3 +109,42 @@ def test_gradio_history_formats_are_both_accepted():
                {"role": "assistant", "content": "hello"}, {"role": "system", "content": "x"}, "junk"]
     assert normalise_history(browser) == [{"role": "user", "content": "hi"},
                                           {"role": "assistant", "content": "hello"}]
+
+
+def test_accents_are_folded_so_readers_can_type_plain_letters():
+    from assistant.text import fold, words
+
+    assert words("Třebíč, Doležal, Łódź, Straße") == ["trebic", "dolezal", "lodz", "strasse"]
+    assert content_terms("who is Doležal") == content_terms("who is dolezal")
+    assert fold("plain") == "plain"
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("whos the head of the hospital", "who is the head of the hospital"),
+    ("how many ppl signed", "how many people signed"),
+    ("what did the govt say w/o a vote", "what did the government say without a vote"),
+    ("what is u.s. policy", "what is u.s. policy"),  # not "you.s."
+    ("who owns Ursa", "who owns Ursa"),  # only whole words
+])
+def test_chat_shorthand_is_spelled_out(typed, meant):
+    from assistant.conversation import spell_out
+
+    assert spell_out(typed) == meant
+    assert condense(typed, []) == meant
+
+
+def test_whos_asks_for_a_person():
+    assert analysis.answer_type(condense("whos the head of the hospital", [])) == analysis.PERSON
+
+
+def test_names_are_known_from_how_the_articles_write_them():
+    from assistant.text import proper_terms
+
+    proper = proper_terms([
+        "The bridge in Maribor was closed on Thursday.",
+        "Mayor Tjaša Kovačič said the bridge would stay closed.",
+        "Traffic moved to the other bridge, Kovačič said.",
+        "Maribor Closes Its Oldest Bridge For Repairs",  # a title-case headline says nothing
+    ])
+    assert {"maribor", "kovacic", "tjasa"} <= proper
+    assert "bridge" not in proper and "closed" not in proper and "clos" not in proper

@@ -150,6 +150,7 @@ def test_saved_index_is_used_and_equals_a_rebuilt_one(corpus, tmp_path, monkeypa
     for query in ("bridge cost euros", "Armenians fled Nagorno-Karabakh", "ceasefire talks"):
         assert saved.bm25_search(query, 10) == built.bm25_search(query, 10)
     assert saved.correct("azerbaijian") == built.correct("azerbaijian")
+    assert saved.proper == built.proper and "pashinyan" in saved.proper
 
     # A fresh process's answer is the same as this one's.
     again = Assistant(corpus, index_dir, ingest=False)
@@ -180,6 +181,28 @@ def test_a_changed_corpus_never_reads_a_stale_saved_index(corpus, tmp_path):
     reopened = Assistant(corpus, index_dir, ingest=False)
     assert len(reopened.documents()) == 1
     assert reopened.index.sentence_matrix.shape[0] == len(reopened.index.sentences)
+
+
+@pytest.mark.integration
+def test_a_saved_index_from_another_tokenising_is_rebuilt(corpus, tmp_path, monkeypatch):
+    """The saved terms and BM25 hold tokens: after a change of tokenising (text.TEXT_VERSION,
+    part of the saved format) they are made anew, not read stale."""
+    import assistant.index as index_module
+
+    bot = Assistant.from_corpus(corpus, index_dir=tmp_path / "index")
+    built = []
+    original = SentenceTerms.build
+
+    def counting(texts):
+        built.append(len(texts))
+        return original(texts)
+
+    monkeypatch.setattr(SentenceTerms, "build", counting)
+    CorpusIndex.load(bot.catalog, bot.embedder.dimension)
+    assert built == []
+    monkeypatch.setattr(index_module, "_FORMAT", index_module._FORMAT + "-next")
+    CorpusIndex.load(bot.catalog, bot.embedder.dimension)
+    assert built == [len(bot.index.sentences)]
 
 
 @pytest.mark.integration

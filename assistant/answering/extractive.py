@@ -186,8 +186,11 @@ class ExtractiveAnswerer:
         index = self.index
         topic_match = _TOPIC.search(question)
         own = question[:topic_match.start()] if topic_match else question
-        named = {canonical(stem(w.lower())) for w in _NAMED.findall(question[1:])}
         terms = {index.correct(t) for t in content_terms(analysis.without_frame(own))}
+        # Names: what the question capitalises, and what the articles write as a name even when
+        # the reader types it in lower case ("who is kovacic").
+        named = {t for w in _NAMED.findall(question[1:]) for t in content_terms(w)}
+        named |= {t for t in terms if t in index.proper}
         weights = {t: index.idf.get(t, index.unseen_idf) for t in terms}
         if topic_match:
             for t in {index.correct(t) for t in content_terms(topic_match.group(1))} - terms:
