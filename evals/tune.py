@@ -28,10 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Weights to search (name -> values); everything else keeps its default in Scoring.
 GRID: dict[str, list] = {
-    "headline_term": [1.0, 0.5, 0.25],
-    "soft": [0.1, 0.2, 0.3],
+    "second_ratio": [0.6, 0.7, 0.8],
     "soft_common": [0.2, 0.3],
-    "common": [0.1, 0.2],
+    "common": [0.2, 0.3],
 }
 OFFSETS = [x / 100 for x in range(-15, 3, 3)]
 

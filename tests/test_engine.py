@@ -328,3 +328,31 @@ def test_lower_case_names_count_as_names(bot):
     assert {"pashinyan", "stepanakert", "valmora"} <= bot.index.proper
     assert not {"bridge", "refuge", "ceasefire"} & bot.index.proper
 
+
+def test_a_close_second_sentence_of_the_same_article_is_cited_too(bot):
+    """When the runner-up of the same article scores nearly as well, the reader gets both; a
+    close runner-up from another article is not added."""
+    from assistant.answering.extractive import ExtractiveAnswerer
+
+    question = "How much did the bridge cost?"
+    state = {"standalone": question, "doc_ids": None, "timings": {}}
+    passages = bot._retrieve_step(state)
+    answerer = ExtractiveAnswerer(bot.index, threshold=0.3, max_citations=3)
+    ranked = answerer.rank(answerer.features(question, bot.embedder.query(question),
+                                             answerer._candidates(passages)))
+    best = ranked[0]
+    same = next(s for s in ranked[1:] if s.sentence.doc_id == best.sentence.doc_id
+                and abs(s.sentence.index - best.sentence.index) > 1)
+    other = next(s for s in ranked[1:] if s.sentence.doc_id != best.sentence.doc_id)
+    for s in ranked:
+        s.typed = 0.0
+    best.score, same.score, other.score = 1.0, 0.75, 0.95
+    for s in ranked:
+        if s not in (best, same, other):
+            s.score = 0.1
+    answerer.rank = lambda scored: [best, other, same] + [s for s in ranked
+                                                          if s not in (best, same, other)]
+    draft = answerer.answer(question, bot.embedder.query(question), passages)
+    assert [c.sentence_id for c in draft.citations] == [best.sentence.index, same.sentence.index]
+    same.score = 0.6  # under second_ratio of the best: one citation
+    assert len(answerer.answer(question, bot.embedder.query(question), passages).citations) == 1

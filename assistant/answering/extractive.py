@@ -38,9 +38,10 @@ class Scoring:
     missing_common: float = 0.15
     title: float = 0.3
     context: float = 0.3
-    # A further sentence is cited for the same part only when it scores this close to the best.
-    second_ratio: float = 0.8
-    second_window: int = 1
+    # A further sentence of the same article is cited for the same part when it scores this close
+    # to the best: when two sentences are nearly as likely to answer, a reader gets both rather
+    # than a coin toss between them (more questions answered and cited, at some precision).
+    second_ratio: float = 0.7
     # Penalty for a sentence the conversation already quoted. Off: a follow-up's answer is often
     # in the sentence just quoted ("What did he accuse Azerbaijan of?" after "Who is the prime
     # minister?"); the borrowed-topic weight keeps other follow-ups off the old sentence.
@@ -50,7 +51,7 @@ class Scoring:
     type_ratio: float = 0.85
     # Share of the question's ordinary (not capitalised) words the sentence holds: a sentence that
     # matches only the names ("Leuven", "Azerbaijan") rarely answers what is asked about them.
-    common: float = 0.2
+    common: float = 0.3
     # The words a follow-up borrows from the conversation ("(Leuven tram line cost)") count this
     # much of the user's own words: they say what it is about, not what is asked.
     topic: float = 0.25
@@ -145,9 +146,7 @@ class ExtractiveAnswerer:
                               if s is not best
                               and s.score >= best.score * self.weights.second_ratio
                               and s.typed >= best.typed
-                              and s.sentence.doc_id == best.sentence.doc_id
-                              and abs(s.sentence.index - best.sentence.index)
-                              <= self.weights.second_window]
+                              and s.sentence.doc_id == best.sentence.doc_id]
             for s in picks[: 1 if len(parts) > 1 else 2]:
                 if all(s.sentence.key != c.sentence.key for _, c in chosen):
                     chosen.append((part, s))
