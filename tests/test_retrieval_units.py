@@ -148,3 +148,11 @@ def test_names_are_known_from_how_the_articles_write_them():
     ])
     assert {"maribor", "kovacic", "tjasa"} <= proper
     assert "bridge" not in proper and "closed" not in proper and "clos" not in proper
+
+
+def test_an_ordinal_day_answers_a_which_day_question():
+    spans = [m.group() for m in analysis.DATE_SPAN.finditer(
+        "The offensive entered its second day on Wednesday.")]
+    assert spans == ["its second day", "on Wednesday"]
+    assert analysis.typed_match(analysis.DATE, "what day of the operation was it",
+                                "The offensive entered its second day.", set(), stem) > 0

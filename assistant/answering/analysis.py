@@ -41,6 +41,8 @@ DATE_SPAN = re.compile(
     rf"|(?i:earlier|later|last|next|this) (?:week|month|year|weekend|spring|summer|autumn|winter)"
     rf"|(?i:yesterday|today|tomorrow)"
     rf"|(?:the )?(?:past|last|next) (?:\w+ )?(?:days?|weeks?|months?|years?)"
+    rf"|(?:its |the |their )?(?i:first|second|third|fourth|fifth|sixth|seventh|\d+(?:st|nd|rd|th))"
+    rf" (?:day|week|month|year)"
     rf"|(?:(?:the )?(?:past|last|next) )?(?:\w+ )?(?:days?|weeks?|months?|years?) (?:ago|earlier|later))\b")
 _CAP = r"[A-Z][\w'’-]+"
 NAME_SPAN = re.compile(rf"\b{_CAP}(?:\s+(?:{_CAP}|de|van|von|al|bin)){{1,5}}\b")

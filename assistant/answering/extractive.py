@@ -47,7 +47,7 @@ class Scoring:
     # minister?"); the borrowed-topic weight keeps other follow-ups off the old sentence.
     repeat: float = 0.0
     # Question kinds whose answer sentence must hold such a thing (a name for "who").
-    require_type: tuple[str, ...] = (analysis.PERSON, analysis.NUMBER)
+    require_type: tuple[str, ...] = (analysis.PERSON, analysis.NUMBER, analysis.DATE)
     type_ratio: float = 0.85
     # Share of the question's ordinary (not capitalised) words the sentence holds: a sentence that
     # matches only the names ("Leuven", "Azerbaijan") rarely answers what is asked about them.
