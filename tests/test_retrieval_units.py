@@ -156,3 +156,22 @@ def test_an_ordinal_day_answers_a_which_day_question():
     assert spans == ["its second day", "on Wednesday"]
     assert analysis.typed_match(analysis.DATE, "what day of the operation was it",
                                 "The offensive entered its second day.", set(), stem) > 0
+
+
+@pytest.mark.parametrize("question, sentence, fits", [
+    ("how old is Kollarova", "Kollarova said the wells would reopen after three daily tests.", False),
+    ("how old is Kollarova", "Kollarova, 54, said the wells would reopen.", True),
+    ("how old is the bridge", "The bridge, opened in 1913, was closed on Thursday.", True),
+    ("how deep are the wells", "The town of 27,000 people draws water from wells.", False),
+    ("how deep are the wells", "The wells are about 40 metres deep.", True),
+    ("how much money have the hotels lost", "Hotels reported about 1,300 cancelled bookings.", False),
+    ("how much money did he borrow", "He borrowed 25 million dong to deepen his well.", True),
+    ("how much of the bill will the state pay", "The state will pay 70 percent of the bill.", True),
+    ("how far is Goris from the border", "Goris is a 40-minute drive from the border.", True),
+    ("how far below average was the rain", "Rain was 45 percent below average.", True),
+])
+def test_a_measuring_question_needs_a_number_of_its_measure(question, sentence, fits):
+    """'How deep' is not answered by '27,000 people', nor 'how much money' by '1,300 bookings'."""
+    got = analysis.typed_match(analysis.NUMBER, question, sentence, set(content_terms(question)),
+                               stem)
+    assert (got > 0) == fits, got

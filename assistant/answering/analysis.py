@@ -7,7 +7,7 @@ import re
 NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other"
 
 _NUMBER_Q = re.compile(
-    r"\bhow (many|much|far|long|old|big|large|high|tall)\b|\b(what|which) (number|percentage|"
+    r"\bhow (many|much|far|long|old|big|large|high|tall|deep|wide|heavy)\b|\b(what|which) (number|percentage|"
     r"percent|share|proportion|portion|fraction|amount|distance|population|size|figure|total|"
     r"price|cost|sum|rate)\b|\bhow many\b"
     r"|\b(?:what|which)(?: is| was|'s)? the (?:number|percentage|population|size|total|price|cost|"
@@ -89,9 +89,45 @@ def _counted(question: str, stem) -> set[str]:
     return out
 
 
-_TIME_Q = re.compile(r"\bhow (long|old|soon|often)\b|\b(seconds|minutes|hours|days|weeks|months|years|"
+_TIME_Q = re.compile(r"\bhow (long|old|soon|often|far)\b|\b(seconds|minutes|hours|days|weeks|months|years|"
                      r"decades|age)\b", re.I)
 _TIME_SPAN = re.compile(r"\b(second|minute|hour|day|week|month|year|decade)s?\b", re.I)
+# What a measuring question needs next to its number (the NUM subtypes of question
+# classification): "how deep" is not answered by "27,000 people", nor "how much money" by
+# "1,300 bookings". Each: (question pattern, what must be in or right after the number's span).
+_DISTANCE = (r"(?<![^\W\d_])(?:k?m|cm|mm|metres?|meters?|kilomet(?:re|er)s?|miles?|feet|foot|ft"
+             r"|yards?|inch(?:es)?|storeys?|stories)\b")
+_DURATION = r"(?:second|minute|hour|day|week|month|year|decade|centur(?:y|ie))s?\b"
+_MEASURES = (
+    (re.compile(r"\bhow (?:deep|wide|high|tall)\b", re.I), re.compile(_DISTANCE, re.I)),
+    (re.compile(r"\bhow (?:far|long)\b(?!\s+(?:below|above|behind|ahead|over|under|short|off)\b)",
+                re.I),
+     re.compile(rf"{_DISTANCE}|\b{_DURATION}|\b(?:drive|walk|ride|journey)\b", re.I)),
+    (re.compile(r"\bhow heavy\b|\bweigh", re.I),
+     re.compile(r"\b(?:tonnes?|tons?|kg|kilo(?:gram)?s?|grams?|pounds?|lbs?)\b", re.I)),
+    (re.compile(r"\bhow much (?:money|cash|funding)\b|\bhow much (?:did|does|will|would|do)\b.*\b"
+                r"(?:cost|pay|paid|spend|spent|earn|raise|charge|lose|lost|owe)\b"
+                r"|\b(?:cost|price|budget|bill|fine|salary|wage|worth)\b", re.I),
+     re.compile(r"[€$£¥%]|(?<![^\W\d_])(?:euros?|dollars?|pounds?|francs?|kron(?:a|e|er|or)|korun[ay]?|"
+                r"crowns?|zloty|lei|dinars?|rubles?|roubles?|lira|yen|yuan|dong|rupees?|rupiah|won|"
+                r"baht|pesos?|rand|shekels?|drams?|manats?|lari|hryvnias?|forints?|cents?|pence|"
+                r"per ?cent|percent|EUR|USD|GBP)\b|\b(?:half|third|quarter)\b", re.I)),
+)
+
+
+# An age is said in many ways ("54-year-old", "Kollárová, 54,", "opened in 1913"): it is looked
+# for in the whole sentence, not next to a number.
+_AGE_Q = re.compile(r"\bhow old\b|\bwhat age\b", re.I)
+_AGE = re.compile(r"\byears? old\b|-year-old\b|\baged? \d|\bage of \d|,\s*\d{1,3},"
+                  r"|\b(?:built|founded|opened|established|dating from|dates from|since|in)\s+"
+                  r"(?:in\s+)?(?:1[5-9]|20)\d\d\b", re.I)
+
+
+def _measure(question: str) -> re.Pattern | None:
+    """What a measuring question's number must come with; None for a plain count."""
+    return next((unit for asks, unit in _MEASURES if asks.search(question)), None)
+
+
 # Words of a number question that are not the thing counted ("how long", "how many").
 _NUMBER_WORDS = frozenset("long many much far old big large high tall number percentage percent "
                           "share proportion portion fraction amount distance size figure total".split())
@@ -128,10 +164,17 @@ def typed_match(kind: str, question: str, sentence: str, question_terms: set[str
     only answers a question about time. A date of the grain asked for ("which year" - "2020")
     fits; another date fits partly.
     """
+    if kind == NUMBER and _AGE_Q.search(question):
+        return 1.0 if _AGE.search(sentence) else -1.0
     phrase = key_phrase(kind, sentence, question_terms, stem)
     if phrase is None:
         return -1.0
     if kind == NUMBER:
+        measure = _measure(question)
+        if measure is not None and not any(
+                measure.search(sentence[max(0, start - 2):end + 12])
+                for start, end in spans_of(kind, sentence)):
+            return -1.0
         units = _counted(question, stem) or question_terms - {stem(w) for w in _NUMBER_WORDS}
         about_time = bool(_TIME_Q.search(question))
         partly = False
