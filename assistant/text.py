@@ -25,7 +25,7 @@ see sees saw seen get gets got go goes went
 
 # Bump when tokens, stems, stopwords or synonyms change: anything that saved the terms of a
 # text (the saved CorpusIndex) must then compute them again.
-TEXT_VERSION = "4"
+TEXT_VERSION = "5"
 
 # Question words carry the expected answer type, not content to match.
 QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
@@ -55,10 +55,16 @@ def words(text: str) -> list[str]:
     return [fold(w) for w in _WORD.findall(normalize(text))]
 
 
+# Plurals the suffix rules would merge with another word: "six lives" (deaths) is not "live".
+_IRREGULAR = {"lives": "life", "wives": "wife", "knives": "knife", "halves": "half"}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper: enough to meet 'troops'/'troop', 'killed'/'kill', 'talks'/'talk'."""
     w = word.replace("'", "")
+    if w in _IRREGULAR:
+        return stem(_IRREGULAR[w])
     if w.endswith("s'") or len(w) <= 3:
         return w
     for suffix, keep in (("ational", "ate"), ("iveness", "ive"), ("fulness", "ful"),

@@ -1,6 +1,6 @@
 """Fit the extractive answerer's weights and abstention cut on the DEVELOPMENT questions only.
 
-    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev, dev2, dev3 and dev4)
+    .venv/bin/python evals/tune.py [QUESTIONS.jsonl ...]   (default: dev, dev2, dev3, dev4 and dev5)
 
 Each set is asked over its own corpus: corpus/ and evals/articles/, plus evals/articles-<name>/
 when that folder exists (dev2.jsonl -> evals/articles-dev2/). dev3 is in readers' own words:
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Weights to search (name -> values); everything else keeps its default in Scoring.
 GRID: dict[str, list] = {
-    "second_ratio": [0.6, 0.7, 0.8],
-    "soft_common": [0.2, 0.3],
+    "elsewhere": [0.0, 0.1, 0.2, 0.3, 0.5],
     "common": [0.2, 0.3],
+    "second_ratio": [0.7, 0.8],
 }
 OFFSETS = [x / 100 for x in range(-15, 3, 3)]
 
@@ -49,7 +49,7 @@ def main() -> None:
     from assistant.evaluation.questions import load_questions
 
     paths = [Path(a) for a in sys.argv[1:]] or [ROOT / f"evals/questions/{name}.jsonl"
-                                                for name in ("dev", "dev2", "dev3", "dev4")]
+                                                for name in ("dev", "dev2", "dev3", "dev4", "dev5")]
     if any("heldout" in p.name for p in paths):
         sys.exit("Refusing to tune on the held-out questions.")
     questions, prepared, bots = [], [], []

@@ -356,3 +356,21 @@ def test_a_close_second_sentence_of_the_same_article_is_cited_too(bot):
     assert [c.sentence_id for c in draft.citations] == [best.sentence.index, same.sentence.index]
     same.score = 0.6  # under second_ratio of the best: one citation
     assert len(answerer.answer(question, bot.embedder.query(question), passages).citations) == 1
+
+
+def test_a_question_about_a_name_is_not_answered_from_an_article_that_never_mentions_it(bot):
+    """'How many people live in Valmora?' was answered with the seed's 'six lives'; the seed
+    never mentions Valmora, so its sentences are marked and pushed down."""
+    from assistant.answering.extractive import ExtractiveAnswerer
+
+    question = "how many people live in valmora"
+    passages = bot._retrieve_step({"standalone": question, "doc_ids": None, "timings": {}})
+    answerer = ExtractiveAnswerer(bot.index, threshold=0.3, max_citations=3)
+    scored = answerer.features(question, bot.embedder.query(question),
+                               answerer._candidates(passages))
+    by_article = {(s.sentence.doc_id, s.elsewhere) for s in scored}
+    bridge = next(d.doc_id for d in bot.documents() if "Valmora" in d.title)
+    assert {e for d, e in by_article if d == bridge} == {0.0}
+    assert {e for d, e in by_article if d != bridge} == {1.0}
+    answer = bot.ask("How many people live in Valmora?")
+    assert all(c.doc_id == bridge for c in answer.citations)

@@ -58,6 +58,10 @@ def test_multi_part_questions_are_split():
         "Where do Armenians and Azerbaijanis live?"]
 
 
+def test_lives_is_not_live():
+    assert stem("lives") == stem("life") != stem("live")
+
+
 def test_stemming_meets_plural_and_tense():
     assert stem("troops") == stem("troop")
     assert stem("talks") == stem("talk")

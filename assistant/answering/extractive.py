@@ -61,6 +61,10 @@ class Scoring:
     # A question word that is in the article's headline ("Maribor", "bridge") says which article
     # is asked about, not which of its sentences answers: in that article it weighs this much.
     headline_term: float = 0.25
+    # Penalty for a sentence whose article never mentions the names the question asks about
+    # (share of their weight): "how many people live in Piestany" is not answered by a town of
+    # 20,000 in another article.
+    elsewhere: float = 0.3
     # Added to every score so that settings.abstain_threshold stays the calibrated cut.
     offset: float = -0.06
 
@@ -86,6 +90,7 @@ class Scored:
     soft: float = 0.0
     soft_common: float = 0.0
     quoted_article: bool = False
+    elsewhere: float = 0.0
 
 
 @dataclass
@@ -106,6 +111,7 @@ class ExtractiveAnswerer:
         self.index = index
         self.word_vectors = word_vectors
         self._headlines: dict[str, frozenset[str]] = {}
+        self._terms: dict[str, frozenset[str]] = {}
         self.weights = scoring or Scoring()
         self.threshold = threshold
         self.max_citations = max_citations
@@ -211,6 +217,9 @@ class ExtractiveAnswerer:
             by_doc[doc_id] = (doc_weights, sum(doc_weights.values()) or 1.0,
                               doc_common, sum(doc_common.values()))
         soft, soft_common = self._soft(own, [s for s, _ in candidates], named)
+        names = {t: w for t, w in weights.items() if t in named and t in index.idf}
+        absent = {doc_id: sum(w for t, w in names.items() if t not in self._article_terms(doc_id))
+                  / sum(names.values()) for doc_id in by_doc} if names else {}
         out = []
         for (s, rank), d, row, sf, sc in zip(candidates, dense, rows, soft, soft_common, strict=True):
             doc_weights, doc_total, doc_common, common_total = by_doc[s.doc_id]
@@ -229,7 +238,8 @@ class ExtractiveAnswerer:
             out.append(Scored(s, 0.0, float(d), lexical, typed, rank, missing_named / total,
                               missing_common / total, s.index == 0, context,
                               bool(said_norm) and normalize(s.text) in said_norm, common,
-                              float(sf), float(sc), s.doc_id in quoted))
+                              float(sf), float(sc), s.doc_id in quoted,
+                              absent.get(s.doc_id, 0.0)))
         return out
 
     def _quoted_articles(self, doc_ids: set[str], said_norm: str) -> set[str]:
@@ -247,6 +257,16 @@ class ExtractiveAnswerer:
             return weights
         headline = self._headline(doc_id)
         return {t: w * factor if t in headline else w for t, w in weights.items()}
+
+    def _article_terms(self, doc_id: str) -> frozenset[str]:
+        """Every term of an article, computed once per article."""
+        terms = self._terms.get(doc_id)
+        if terms is None:
+            doc = self.index.documents[doc_id]
+            first = self.index.sentence_row[(doc_id, 0)]
+            terms = self._terms[doc_id] = frozenset().union(
+                *(self.index.sentence_terms[first + i] for i in range(len(doc.sentences))))
+        return terms
 
     def _headline(self, doc_id: str) -> frozenset[str]:
         """The (corrected) content terms of an article's title, computed once per article."""
@@ -292,7 +312,7 @@ class ExtractiveAnswerer:
                        - w.missing_common * x.missing_common - w.title * x.is_title
                        + w.context * x.context - w.repeat * x.repeated
                        + w.common * x.common + w.soft * x.soft + w.soft_common * x.soft_common
-                       + w.quoted_article * x.quoted_article
+                       + w.quoted_article * x.quoted_article - w.elsewhere * x.elsewhere
                        + w.offset)
         return sorted(scored, key=lambda x: -x.score)
 
