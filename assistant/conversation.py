@@ -95,6 +95,9 @@ def condense(question: str, history: list[dict[str, str]]) -> str:
     rewritten = question
     if _PERSON_PRONOUN.search(question):
         names = _person_names(last_bot) + _person_names(last_user)
+        # The one the reader just asked about comes first, however they typed it ("who is
+        # laurence broers" -> "... South Caucasus ..., like Laurence Broers").
+        names.sort(key=lambda n: n.lower() not in last_user.lower())
         if names:
             rewritten = _PERSON_PRONOUN.sub(lambda m: _possessive(names[0], m.group()), rewritten,
                                             count=1)

@@ -179,3 +179,11 @@ def test_a_measuring_question_needs_a_number_of_its_measure(question, sentence, 
     got = analysis.typed_match(analysis.NUMBER, question, sentence, set(content_terms(question)),
                                stem)
     assert (got > 0) == fits, got
+
+
+def test_a_pronoun_takes_the_name_the_reader_just_asked_about():
+    history = [{"role": "user", "content": "who is laurence broers"},
+               {"role": "assistant", "content": "Observers of South Caucasus political dynamics, "
+                                                "like Laurence Broers"}]
+    assert condense("what does he reckon baku is after", history) == \
+        "what does Laurence Broers reckon baku is after"

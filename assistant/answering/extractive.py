@@ -64,7 +64,7 @@ class Scoring:
     # Penalty for a sentence whose article never mentions the names the question asks about
     # (share of their weight): "how many people live in Piestany" is not answered by a town of
     # 20,000 in another article.
-    elsewhere: float = 0.3
+    elsewhere: float = 0.5
     # Added to every score so that settings.abstain_threshold stays the calibrated cut.
     offset: float = -0.06
 
