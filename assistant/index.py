@@ -56,6 +56,7 @@ class SentenceTerms:
 
     def __init__(self, vocab: list[str], indptr: np.ndarray, indices: np.ndarray):
         self.vocab = vocab
+        self.vocab_ids = {t: i for i, t in enumerate(vocab)}
         self.indptr = indptr
         self.indices = indices
         self._sets: dict[int, frozenset[str]] = {}
@@ -236,6 +237,16 @@ class CorpusIndex:
                                           cutoff=0.84)
         return close[0] if close else term
 
+    def mentions(self, doc_id: str, term: str) -> bool:
+        """Whether any sentence of the document holds the term (without building term sets)."""
+        terms = self.sentence_terms
+        term_id = terms.vocab_ids.get(term)
+        if term_id is None:
+            return False
+        first = self.sentence_row[(doc_id, 0)]
+        last = first + len(self.documents[doc_id].sentences)
+        return bool(np.any(terms.indices[terms.indptr[first]:terms.indptr[last]] == term_id))
+
     def respell(self, text: str, real_words: Container[str]) -> str:
         """The text with each misspelt word ("petiton", "azerbijan") replaced by the article word
         it is close to, so that the question's embedding means what the reader meant. A word is
@@ -257,7 +268,7 @@ class CorpusIndex:
     def _surface(self, term: str) -> str | None:
         """An article word whose term is `term`, as the articles write it (lower case)."""
         terms = self.sentence_terms
-        at = np.flatnonzero(terms.indices == terms.vocab.index(term))
+        at = np.flatnonzero(terms.indices == terms.vocab_ids[term])
         if not len(at):
             return None
         row = int(np.searchsorted(terms.indptr, at[0], side="right")) - 1

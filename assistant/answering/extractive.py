@@ -111,7 +111,6 @@ class ExtractiveAnswerer:
         self.index = index
         self.word_vectors = word_vectors
         self._headlines: dict[str, frozenset[str]] = {}
-        self._terms: dict[str, frozenset[str]] = {}
         self.weights = scoring or Scoring()
         self.threshold = threshold
         self.max_citations = max_citations
@@ -217,9 +216,10 @@ class ExtractiveAnswerer:
             by_doc[doc_id] = (doc_weights, sum(doc_weights.values()) or 1.0,
                               doc_common, sum(doc_common.values()))
         soft, soft_common = self._soft(own, [s for s, _ in candidates], named)
+        w_elsewhere = self.weights.elsewhere
         names = {t: w for t, w in weights.items() if t in named and t in index.idf}
-        absent = {doc_id: sum(w for t, w in names.items() if t not in self._article_terms(doc_id))
-                  / sum(names.values()) for doc_id in by_doc} if names else {}
+        absent = {doc_id: sum(w for t, w in names.items() if not index.mentions(doc_id, t))
+                  / sum(names.values()) for doc_id in by_doc} if names and w_elsewhere else {}
         out = []
         for (s, rank), d, row, sf, sc in zip(candidates, dense, rows, soft, soft_common, strict=True):
             doc_weights, doc_total, doc_common, common_total = by_doc[s.doc_id]
@@ -257,16 +257,6 @@ class ExtractiveAnswerer:
             return weights
         headline = self._headline(doc_id)
         return {t: w * factor if t in headline else w for t, w in weights.items()}
-
-    def _article_terms(self, doc_id: str) -> frozenset[str]:
-        """Every term of an article, computed once per article."""
-        terms = self._terms.get(doc_id)
-        if terms is None:
-            doc = self.index.documents[doc_id]
-            first = self.index.sentence_row[(doc_id, 0)]
-            terms = self._terms[doc_id] = frozenset().union(
-                *(self.index.sentence_terms[first + i] for i in range(len(doc.sentences))))
-        return terms
 
     def _headline(self, doc_id: str) -> frozenset[str]:
         """The (corrected) content terms of an article's title, computed once per article."""
