@@ -17,23 +17,24 @@ from conftest import ROOT
 pytestmark = pytest.mark.integration
 
 # Each set's floors sit a little under what it measures today (README, "Evaluation").
-# heldout: answer 0.800, cite 0.842, precision 0.776, abstain 0.750, false abstain 0.050.
-FLOORS = {"--min-answer": "0.75", "--min-cite": "0.80", "--min-precision": "0.74",
-          "--min-abstain": "0.70", "--max-false-abstain": "0.10"}
-# heldout2: 0.871 / 0.900 / 0.817 / 0.667 / 0.032 (first run, before the soft-matching round:
+# heldout: answer 0.800, cite 0.865, precision 0.797, abstain 0.833, false abstain 0.075.
+FLOORS = {"--min-answer": "0.75", "--min-cite": "0.80", "--min-precision": "0.75",
+          "--min-abstain": "0.75", "--max-false-abstain": "0.10"}
+# heldout2: 0.871 / 0.931 / 0.845 / 0.778 / 0.065 (first run, before the soft-matching round:
 # 0.677 / 0.875 / 0.875 / 0.778 / 0.226).
-FLOORS_2 = {"--min-answer": "0.75", "--min-cite": "0.80", "--min-precision": "0.77",
-            "--min-abstain": "0.50", "--max-false-abstain": "0.15"}
-# heldout3: 0.692 / 0.900 / 0.800 / 0.636 / 0.231 (first run, before dev3:
+FLOORS_2 = {"--min-answer": "0.80", "--min-cite": "0.85", "--min-precision": "0.80",
+            "--min-abstain": "0.70", "--max-false-abstain": "0.10"}
+# heldout3: 0.667 / 0.929 / 0.821 / 0.727 / 0.282 (first run, before dev3:
 # 0.615 / 0.923 / 0.865 / 0.636 / 0.333). Precision fell from 0.879 when a close second sentence
 # of the same article began to be cited too.
-FLOORS_3 = {"--min-answer": "0.62", "--min-cite": "0.85", "--min-precision": "0.75",
-            "--min-abstain": "0.55", "--max-false-abstain": "0.35"}
+FLOORS_3 = {"--min-answer": "0.62", "--min-cite": "0.85", "--min-precision": "0.77",
+            "--min-abstain": "0.65", "--max-false-abstain": "0.33"}
 # heldout4, the clean set (committed before the system was first run on it; only its aggregate
-# and per-tag numbers have been read): 0.559 / 0.633 / 0.533 / 0.438 / 0.118 on its first run.
+# and per-tag numbers have been read, twice): first run 0.559 / 0.633 / 0.533 / 0.438 / 0.118,
+# second (after the date, measure and elsewhere rules) 0.559 / 0.633 / 0.567 / 0.562 / 0.118.
 # Far under the floors: these guard against getting worse, not a claim of quality.
-FLOORS_4 = {"--min-answer": "0.50", "--min-cite": "0.58", "--min-precision": "0.48",
-            "--min-abstain": "0.37", "--max-false-abstain": "0.18"}
+FLOORS_4 = {"--min-answer": "0.50", "--min-cite": "0.58", "--min-precision": "0.52",
+            "--min-abstain": "0.50", "--max-false-abstain": "0.18"}
 SETS = {
     "heldout": ("evals/questions/heldout.jsonl", ["corpus", "evals/articles"], FLOORS, 50),
     "heldout2": ("evals/questions/heldout2.jsonl",
