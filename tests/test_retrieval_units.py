@@ -187,3 +187,15 @@ def test_a_pronoun_takes_the_name_the_reader_just_asked_about():
                                                 "like Laurence Broers"}]
     assert condense("what does he reckon baku is after", history) == \
         "what does Laurence Broers reckon baku is after"
+
+
+def test_the_key_phrase_is_the_span_that_holds_the_question_word():
+    """'how many armenians' leads with '120,000 ethnic Armenians', which holds the word, not with
+    the next figure, whose start happens to lie nearer to it."""
+    from assistant.answering.extractive import _stem, _terms
+
+    sentence = ("The Nagorno-Karabakh region houses approximately 120,000 ethnic Armenians in "
+                "addition to almost 500 civilians relocated by Russian soldiers.")
+    lead = analysis.key_phrase(analysis.NUMBER, sentence,
+                               _terms("how many armenians live in karabakh"), _stem)
+    assert lead == "approximately 120,000 ethnic Armenians"

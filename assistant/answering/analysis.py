@@ -256,18 +256,20 @@ def key_phrase(kind: str, sentence: str, question_terms: set[str], stem) -> str 
         if figures and all(f in lowered_q for f in figures):
             continue  # a figure the question gives ("the 1780 cart") is not what it asks for
         # Prefer spans near the words the question asks about.
-        distance = _distance_to_terms(sentence, start, lowered_q, stem)
+        distance = _distance_to_terms(sentence, start, end, lowered_q, stem)
         score = (distance, start)
         if best_score is None or score < best_score:
             best, best_score = phrase, score
     return best
 
 
-def _distance_to_terms(sentence: str, pos: int, terms: set[str], stem) -> int:
+def _distance_to_terms(sentence: str, start: int, end: int, terms: set[str], stem) -> int:
+    """Characters between the span and the nearest question word (0 when the span holds one)."""
     best = len(sentence)
     for m in re.finditer(r"[\w'-]+", sentence):
         if stem(m.group().lower()) in terms:
-            best = min(best, abs(m.start() - pos))
+            best = min(best, 0 if start <= m.start() < end else
+                       min(abs(m.start() - start), abs(m.start() - end)))
     return best
 
 
