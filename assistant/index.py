@@ -20,6 +20,7 @@ import re
 import shutil
 from collections.abc import Container
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,6 @@ class SentenceTerms:
 
     def __init__(self, vocab: list[str], indptr: np.ndarray, indices: np.ndarray):
         self.vocab = vocab
-        self.vocab_ids = {t: i for i, t in enumerate(vocab)}
         self.indptr = indptr
         self.indices = indices
         self._sets: dict[int, frozenset[str]] = {}
@@ -71,6 +71,11 @@ class SentenceTerms:
                 indices.append(ids.setdefault(t, len(ids)))
             indptr.append(len(indices))
         return cls(list(ids), np.asarray(indptr, np.int64), np.asarray(indices, np.int32))
+
+    @cached_property
+    def vocab_ids(self) -> dict[str, int]:
+        """Term -> its id; made on first need (only question names and misspellings ask)."""
+        return {t: i for i, t in enumerate(self.vocab)}
 
     def __len__(self) -> int:
         return len(self.indptr) - 1

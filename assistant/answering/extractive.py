@@ -216,10 +216,12 @@ class ExtractiveAnswerer:
             by_doc[doc_id] = (doc_weights, sum(doc_weights.values()) or 1.0,
                               doc_common, sum(doc_common.values()))
         soft, soft_common = self._soft(own, [s for s, _ in candidates], named)
-        w_elsewhere = self.weights.elsewhere
         names = {t: w for t, w in weights.items() if t in named and t in index.idf}
-        absent = {doc_id: sum(w for t, w in names.items() if not index.mentions(doc_id, t))
-                  / sum(names.values()) for doc_id in by_doc} if names and w_elsewhere else {}
+        absent = {}
+        if names and self.weights.elsewhere:
+            names_total = sum(names.values())
+            absent = {doc_id: sum(w for t, w in names.items() if not index.mentions(doc_id, t))
+                      / names_total for doc_id in by_doc}
         out = []
         for (s, rank), d, row, sf, sc in zip(candidates, dense, rows, soft, soft_common, strict=True):
             doc_weights, doc_total, doc_common, common_total = by_doc[s.doc_id]
