@@ -208,6 +208,11 @@ def test_typed_match_prefers_the_unit_and_the_grain_asked_for():
     assert fit("in which decade was the first war", "It was fought in the 1990s.") == 1.0
     assert fit("in which decade was the first war", "The last war was three years ago.") == 0.5
     assert answer_type("Until when will it keep going?") != "date"
+    # "Which outlet" wants a name the question does not give: the reporter's own does not count.
+    reporter = "Local journalist, Siranush Sargsyan reported on the damage."
+    assert fit("which news outlet does sargsyan report for", reporter) == -1.0
+    assert fit("which news outlet does sargsyan report for",
+               "Siranush Sargsyan told Reuters about the damage.") == 1.0
 
 
 def test_person_questions_do_not_take_weekdays_nationalities_or_datelines_for_names():

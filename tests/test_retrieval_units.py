@@ -29,6 +29,10 @@ def test_rrf_with_one_ranking_keeps_its_order():
     ("Who accused Azerbaijan of ethnic cleansing?", analysis.PERSON),
     ("Where did protesters clash with police?", analysis.PLACE),
     ("What did Baku demand?", analysis.OTHER),
+    # A question after a name (a company, a party, what something is called) wants a name too.
+    ("which company did the inspection", analysis.PERSON),
+    ("what's the new group called", analysis.PERSON),
+    ("How many groups joined?", analysis.NUMBER),
 ])
 def test_answer_type(question, kind):
     assert analysis.answer_type(question) == kind

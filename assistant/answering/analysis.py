@@ -15,8 +15,13 @@ _NUMBER_Q = re.compile(
 _DATE_Q = re.compile(r"(?<!until )(?<!till )\bwhen\b"
                      r"|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
                      r"|\bsince when\b|\bhow long ago\b", re.I)
-_PERSON_Q = re.compile(r"\bwhom?\b|\b(what|which) (official|minister|leader|person|president|"
-                       r"spokesperson|spokesman|spokeswoman|man|woman)\b|\bname of the\b", re.I)
+# Who, or what is the name of (a company, a party, a newspaper): the answer is a name.
+_PERSON_Q = re.compile(r"\bwhom?\b|\b(what|which) (?:[a-z]+ )?(official|minister|leader|person|president|"
+                       r"spokesperson|spokesman|spokeswoman|man|woman|company|firm|party|outlet|"
+                       r"newspaper|paper|agency|organi[sz]ation|group|charity|airline|team|club|"
+                       r"bank|channel|network|union|operator|contractor|brand)\b|\bname of the\b"
+                       r"|\bwhat name\b|\bwhat(?:'s| is| are| was| were) (?:\w+ ){0,6}called\b",
+                       re.I)
 _PLACE_Q = re.compile(r"\bwhere\b|\b(what|which) (city|town|village|country|region|place|"
                       r"location|capital|province|district|area|street)\b|\bin which\b", re.I)
 
@@ -252,6 +257,8 @@ def key_phrase(kind: str, sentence: str, question_terms: set[str], stem) -> str 
         words = [stem(w.lower()) for w in re.findall(r"[^\W_]+", re.sub(r"['’]s\b", "", phrase))]
         if words and all(w in lowered_q for w in words):
             continue  # the question already says this: not the answer
+        if kind == PERSON and words[-1] in lowered_q:
+            continue  # "Siranush Sargsyan" is whom "which outlet does Sargsyan work for" is about
         figures = [w for w in words if w[:1].isdigit()]
         if figures and all(f in lowered_q for f in figures):
             continue  # a figure the question gives ("the 1780 cart") is not what it asks for
