@@ -208,6 +208,14 @@ def test_typed_match_prefers_the_unit_and_the_grain_asked_for():
     assert fit("in which decade was the first war", "It was fought in the 1990s.") == 1.0
     assert fit("in which decade was the first war", "The last war was three years ago.") == 0.5
     assert answer_type("Until when will it keep going?") != "date"
+    # A count of things is not a length; a unit the question names must be the number's.
+    fish = "Dead fish have since been found along a 12-kilometre stretch of the river."
+    assert fit("how many dead fish have they pulled out so far", fish) == -1.0
+    assert fit("how many people were evacuated",
+               "About 1,200 people were evacuated from a 5-kilometre zone.") == 1.0
+    corridor = "For the past nine months, Azerbaijan has blocked the only access corridor."
+    assert fit("how long is the corridor in kilometres", corridor) == -1.0
+    assert fit("how long has the corridor been blocked", corridor) in (0.5, 1.0)
     # "Which outlet" wants a name the question does not give: the reporter's own does not count.
     reporter = "Local journalist, Siranush Sargsyan reported on the damage."
     assert fit("which news outlet does sargsyan report for", reporter) == -1.0

@@ -103,7 +103,11 @@ _TIME_SPAN = re.compile(r"\b(second|minute|hour|day|week|month|year|decade)s?\b"
 _DISTANCE = (r"(?<![^\W\d_])(?:k?m|cm|mm|metres?|meters?|kilomet(?:re|er)s?|miles?|feet|foot|ft"
              r"|yards?|inch(?:es)?|storeys?|stories)\b")
 _DURATION = r"(?:second|minute|hour|day|week|month|year|decade|centur(?:y|ie))s?\b"
+_MEASURE_SPAN = re.compile(rf"{_DISTANCE}|(?<![^\W\d_])(?:tonnes?|tons?|kg|kilo(?:gram)?s?|litres?|liters?"
+                           rf"|hectares?|euros?|dollars?)\b|[€$£]", re.I)
 _MEASURES = (
+    # A unit the question names comes first: "how long is the corridor in kilometres".
+    (re.compile(rf"\b(?:in|how many)\s+{_DISTANCE}", re.I), re.compile(_DISTANCE, re.I)),
     (re.compile(r"\bhow (?:deep|wide|high|tall)\b", re.I), re.compile(_DISTANCE, re.I)),
     (re.compile(r"\bhow (?:far|long)\b(?!\s+(?:below|above|behind|ahead|over|under|short|off)\b)",
                 re.I),
@@ -182,12 +186,17 @@ def typed_match(kind: str, question: str, sentence: str, question_terms: set[str
             return -1.0
         units = _counted(question, stem) or question_terms - {stem(w) for w in _NUMBER_WORDS}
         about_time = bool(_TIME_Q.search(question))
+        # "How many fish" is not answered by "a 12-kilometre stretch": a count of things is not
+        # a length, a weight or a sum of money.
+        counting = bool(_counted(question, stem)) and measure is None
         partly = False
         for start, end in spans_of(kind, sentence):
             words = {stem(w.lower()) for w in re.findall(r"[^\W\d_]+", sentence[start:end])}
             if words & units:
                 return 1.0
-            partly = partly or about_time or not _TIME_SPAN.search(sentence[start:end])
+            span = sentence[start:end]
+            partly = partly or (about_time or not _TIME_SPAN.search(span)) and not (
+                counting and _MEASURE_SPAN.search(span))
         return 0.5 if partly else -1.0
     if kind == DATE:
         grain = date_grain(question)
