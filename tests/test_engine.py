@@ -213,6 +213,9 @@ def test_typed_match_prefers_the_unit_and_the_grain_asked_for():
     assert fit("how many dead fish have they pulled out so far", fish) == -1.0
     assert fit("how many people were evacuated",
                "About 1,200 people were evacuated from a 5-kilometre zone.") == 1.0
+    assert fit("how many babies were born there in 2010",
+               "The hospital will stop delivering babies on 31 January.") == -1.0
+    assert fit("how many tram drivers will they hire", "They will order 14 low-floor trams.") == 0.5
     corridor = "For the past nine months, Azerbaijan has blocked the only access corridor."
     assert fit("how long is the corridor in kilometres", corridor) == -1.0
     assert fit("how long has the corridor been blocked", corridor) in (0.5, 1.0)

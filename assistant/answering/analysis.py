@@ -49,6 +49,7 @@ DATE_SPAN = re.compile(
     rf"|(?:its |the |their )?(?i:first|second|third|fourth|fifth|sixth|seventh|\d+(?:st|nd|rd|th))"
     rf" (?:day|week|month|year)"
     rf"|(?:(?:the )?(?:past|last|next) )?(?:\w+ )?(?:days?|weeks?|months?|years?) (?:ago|earlier|later))\b")
+_DAY_OF_MONTH = re.compile(rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b")
 _CAP = r"[A-Z][\w'’-]+"
 NAME_SPAN = re.compile(rf"\b{_CAP}(?:\s+(?:{_CAP}|de|van|von|al|bin)){{1,5}}\b")
 _SINGLE_CAP = re.compile(rf"(?<![.!?]\s)\b{_CAP}")
@@ -88,9 +89,12 @@ def _counted(question: str, stem) -> set[str]:
     m = _COUNTED.search(question)
     if not m or m.group(1).lower() in _NOT_COUNTED:
         return set()
-    out = {stem(m.group(1).lower())}
-    if m.group(2) and m.group(2).lower() not in _NOT_COUNTED:
-        out.add(stem(m.group(2).lower()))  # "how many tram drivers"
+    first, second = m.group(1).lower(), (m.group(2) or "").lower()
+    if second.endswith("s") and not second.endswith(("ss", "us")) and second not in _NOT_COUNTED:
+        return {stem(second)}  # "how many tram drivers" counts drivers, not trams
+    out = {stem(first)}
+    if second and second not in _NOT_COUNTED:
+        out.add(stem(second))  # "how many people died"
     return out
 
 
@@ -210,8 +214,9 @@ def spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
     """Character spans in the sentence that could answer a question of this kind."""
     if kind == NUMBER:
         found = [m.span() for m in NUMBER_SPAN.finditer(sentence)]
-        # A bare year is a date, not a count.
-        return [s for s in found if not re.fullmatch(r"(?:19|20)\d\d", sentence[s[0]:s[1]].strip())]
+        # A bare year or a day of a month ("31 January") is a date, not a count.
+        return [s for s in found if not re.fullmatch(r"(?:19|20)\d\d", sentence[s[0]:s[1]].strip())
+                and not _DAY_OF_MONTH.match(sentence, s[0])]
     if kind == DATE:
         return [m.span() for m in DATE_SPAN.finditer(sentence)]
     if kind == PERSON:
