@@ -33,6 +33,9 @@ def test_rrf_with_one_ranking_keeps_its_order():
     ("which company did the inspection", analysis.PERSON),
     ("what's the new group called", analysis.PERSON),
     ("How many groups joined?", analysis.NUMBER),
+    # A "who" or "when" inside the question is a clause, not what it asks for.
+    ("what did she promise about who pays the bill", analysis.OTHER),
+    ("what did they say when the bridge cracked", analysis.OTHER),
 ])
 def test_answer_type(question, kind):
     assert analysis.answer_type(question) == kind

@@ -56,15 +56,20 @@ _SINGLE_CAP = re.compile(rf"(?<![.!?]\s)\b{_CAP}")
 PLACE_SPAN = re.compile(rf"\b(?:in|at|near|from|to|of|outside)\s+(?:the\s+)?({_CAP}(?:[\s-]+{_CAP}){{0,2}})")
 
 
+_FIRST_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_BARE_WH = re.compile(r"who|whom|when|where", re.I)
+
+
 def answer_type(question: str) -> str:
-    if _NUMBER_Q.search(question):
-        return NUMBER
-    if _DATE_Q.search(question):
-        return DATE
-    if _PERSON_Q.search(question):
-        return PERSON
-    if _PLACE_Q.search(question):
-        return PLACE
+    """The kind of thing asked for. A bare "who", "when" or "where" after the question's own
+    question word is a clause inside it, not what it asks ("what did he promise about who pays",
+    "what did the man who runs the shop say")."""
+    first = _FIRST_WH.search(question)
+    for kind, asks in ((NUMBER, _NUMBER_Q), (DATE, _DATE_Q), (PERSON, _PERSON_Q),
+                       (PLACE, _PLACE_Q)):
+        for m in asks.finditer(question):
+            if first is None or m.start() <= first.start() or not _BARE_WH.fullmatch(m.group()):
+                return kind
     return OTHER
 
 
