@@ -16,6 +16,9 @@ from .text import STOPWORDS
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
 _PLACE_REF = re.compile(r"\b(there|that (?:town|city|village|region|place|area|country|capital|"
                         r"enclave|corridor)|the (?:town|city|village|enclave|corridor))\b", re.I)
+# A place the reader typed in lower case: only when nothing capitalised names one.
+_LOWER_PLACE = re.compile(r"\b(?:in|at|near|outside)\s+(?:the\s+)?(?!(?:total|general|"
+                          r"particular|fact|response|detail|public|time|the)\b)([a-z][\w'’-]{3,})\b")
 _OTHER_REF = re.compile(r"\b(it|its|they|them|their|theirs|this|that|these|those|the same)\b", re.I)
 _SHORT_FOLLOW = re.compile(r"^\s*(and|what about|how about|and what about|why|how so|really)\b", re.I)
 _CAP_WORD = re.compile(r"\b[A-Z][\w'’-]{2,}\b")
@@ -62,7 +65,8 @@ def _entities(text: str) -> tuple[list[str], list[str]]:
     after_preposition = [m.group(1) for m in PLACE_SPAN.finditer(text)]
     words = [w for w in after_preposition + _CAP_WORD.findall(text)
              if w.lower() not in _COMMON_CAPS and w.lower() not in STOPWORDS
-             and w.lower() not in _TITLES and (w not in in_names or w in after_preposition)]
+             and w.lower() not in _TITLES and (w not in in_names or w in after_preposition)
+             and trim_name(w)]  # not "Local" (journalist), "Armenian", "Tuesday"
     return names, list(dict.fromkeys(words))
 
 
@@ -103,7 +107,8 @@ def condense(question: str, history: list[dict[str, str]]) -> str:
                                             count=1)
     if _PLACE_REF.search(rewritten):
         # The answer's lead ("Yevlakh — “...”") names the place best, then the question's words.
-        places = _entities(_lead(last_bot))[1] + _entities(last_user)[1] + _entities(last_bot)[1]
+        places = (_entities(_lead(last_bot))[1] + _entities(last_user)[1] + _entities(last_bot)[1]
+                  or _LOWER_PLACE.findall(last_user))  # "... the bombing in stepanakert"
         if places:
             rewritten = _PLACE_REF.sub(f"in {places[0]}" if "there" in rewritten.lower()
                                        else places[0], rewritten, count=1)

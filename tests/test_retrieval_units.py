@@ -93,6 +93,15 @@ def test_place_reference_takes_the_latest_place():
     assert "Yevlakh" in condense("How far is that town from the capital?", history)
 
 
+def test_there_is_not_a_capitalised_common_word_but_the_place_the_reader_typed():
+    history = [{"role": "user", "content": "who was the local reporter describing the bombing "
+                                           "in stepanakert"},
+               {"role": "assistant", "content": "Siranush Sargsyan \u2014 \u201cLocal journalist, "
+                                                "Siranush Sargsyan reported on the damage.\u201d [1]"}]
+    rewritten = condense("what was going on there while she was reporting", history)
+    assert "in stepanakert" in rewritten and "Local" not in rewritten
+
+
 def test_a_title_or_a_part_of_a_name_is_not_a_place():
     history = [{"role": "user", "content": "Who cut the ribbon?"},
                {"role": "assistant", "content": "Mayor Elena Ruiz — “Mayor Elena Ruiz cut "
