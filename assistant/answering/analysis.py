@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ..text import STOPWORDS
+
 NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other"
 
 _NUMBER_Q = re.compile(
@@ -95,6 +97,8 @@ def _counted(question: str, stem) -> set[str]:
     if not m or m.group(1).lower() in _NOT_COUNTED:
         return set()
     first, second = m.group(1).lower(), (m.group(2) or "").lower()
+    if second in STOPWORDS:
+        second = ""  # "how many homes in Piešťany"
     if second.endswith("s") and not second.endswith(("ss", "us")) and second not in _NOT_COUNTED:
         return {stem(second)}  # "how many tram drivers" counts drivers, not trams
     out = {stem(first)}
