@@ -390,3 +390,20 @@ def test_a_question_about_a_name_is_not_answered_from_an_article_that_never_ment
     assert {e for d, e in by_article if d != bridge} == {1.0}
     answer = bot.ask("How many people live in Valmora?")
     assert all(c.doc_id == bridge for c in answer.citations)
+
+
+def test_a_question_no_sentence_comes_near_in_meaning_is_declined_whatever_words_it_shares(bot):
+    import dataclasses
+
+    question = "How long is the bridge and how many lanes does it carry?"
+    passages = bot._retrieve_step({"standalone": question, "doc_ids": None, "timings": {}})
+    far = -bot.embedder.query(question)  # the same words, the opposite meaning
+    answerer = bot.answerer
+    assert not answerer.answer(question, bot.embedder.query(question), passages).abstained
+    assert answerer.answer(question, far, passages).abstained
+    words_only = dataclasses.replace(answerer.weights, min_relevance=-1.0)
+    original, answerer.weights = answerer.weights, words_only
+    try:
+        assert not answerer.answer(question, far, passages).abstained  # the words alone would do
+    finally:
+        answerer.weights = original
