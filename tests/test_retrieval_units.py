@@ -36,6 +36,8 @@ def test_rrf_with_one_ranking_keeps_its_order():
     # A "who" or "when" inside the question is a clause, not what it asks for.
     ("what did she promise about who pays the bill", analysis.OTHER),
     ("what did they say when the bridge cracked", analysis.OTHER),
+    ("are any of the people who got sick in danger", analysis.OTHER),
+    ("did they say when it ends", analysis.DATE),
 ])
 def test_answer_type(question, kind):
     assert analysis.answer_type(question) == kind

@@ -60,17 +60,26 @@ PLACE_SPAN = re.compile(rf"\b(?:in|at|near|from|to|of|outside)\s+(?:the\s+)?({_C
 
 _FIRST_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 _BARE_WH = re.compile(r"who|whom|when|where", re.I)
+_INDIRECT = re.compile(r"\b(?:say|said|know|knows|mention|mentioned|tell|told|explain|reveal|"
+                       r"revealed|report|reported|announce|announced)(?:\s+(?:us|me|anyone))?\s+$",
+                       re.I)
+_YES_NO = re.compile(r"\s*(?:and\s+|so\s+|but\s+)?(?:is|are|was|were|do|does|did|has|have|had|can|"
+                     r"could|will|would|should|isn't|aren't|wasn't|weren't|didn't|doesn't|hasn't|"
+                     r"haven't|wasnt|isnt|didnt|doesnt|hasnt)\b", re.I)
 
 
 def answer_type(question: str) -> str:
     """The kind of thing asked for. A bare "who", "when" or "where" after the question's own
-    question word is a clause inside it, not what it asks ("what did he promise about who pays",
-    "what did the man who runs the shop say")."""
+    question word, or in a yes/no question, is a clause inside it, not what it asks ("what did he
+    promise about who pays", "are any of the people who got sick in danger"), unless a verb of
+    saying puts it ("did they say when it ends")."""
     first = _FIRST_WH.search(question)
+    opening = 0 if _YES_NO.match(question) else first.start() if first else len(question)
     for kind, asks in ((NUMBER, _NUMBER_Q), (DATE, _DATE_Q), (PERSON, _PERSON_Q),
                        (PLACE, _PLACE_Q)):
         for m in asks.finditer(question):
-            if first is None or m.start() <= first.start() or not _BARE_WH.fullmatch(m.group()):
+            if (m.start() <= opening or not _BARE_WH.fullmatch(m.group())
+                    or first.start() == m.start() and _INDIRECT.search(question, 0, m.start())):
                 return kind
     return OTHER
 
