@@ -108,7 +108,8 @@ def condense(question: str, history: list[dict[str, str]]) -> str:
     if _PLACE_REF.search(rewritten):
         # The answer's lead ("Yevlakh — “...”") names the place best, then the question's words.
         places = (_entities(_lead(last_bot))[1] + _entities(last_user)[1] + _entities(last_bot)[1]
-                  or _LOWER_PLACE.findall(last_user))  # "... the bombing in stepanakert"
+                  or [w for w in _LOWER_PLACE.findall(last_user)  # "the bombing in stepanakert"
+                      if w not in STOPWORDS])
         if places:
             rewritten = _PLACE_REF.sub(f"in {places[0]}" if "there" in rewritten.lower()
                                        else places[0], rewritten, count=1)

@@ -31,7 +31,7 @@ def test_rrf_with_one_ranking_keeps_its_order():
     ("What did Baku demand?", analysis.OTHER),
     # A question after a name (a company, a party, what something is called) wants a name too.
     ("which company did the inspection", analysis.PERSON),
-    ("what's the new group called", analysis.PERSON),
+    ("which new group did they set up", analysis.PERSON),
     ("How many groups joined?", analysis.NUMBER),
     # A "who" or "when" inside the question is a clause, not what it asks for.
     ("what did she promise about who pays the bill", analysis.OTHER),

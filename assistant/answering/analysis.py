@@ -17,13 +17,13 @@ _NUMBER_Q = re.compile(
 _DATE_Q = re.compile(r"(?<!until )(?<!till )\bwhen\b"
                      r"|\b(what|which) (year|day|date|month|time|decade|century|era)\b"
                      r"|\bsince when\b|\bhow long ago\b", re.I)
-# Who, or what is the name of (a company, a party, a newspaper): the answer is a name.
+# Who, or which company, party or newspaper: the answer is a name. ("What is it called" is not
+# here: "the operation was called an 'anti-terror' campaign" answers it without one.)
 _PERSON_Q = re.compile(r"\bwhom?\b|\b(what|which) (?:[a-z]+ )?(official|minister|leader|person|president|"
                        r"spokesperson|spokesman|spokeswoman|man|woman|company|firm|party|outlet|"
                        r"newspaper|paper|agency|organi[sz]ation|group|charity|airline|team|club|"
                        r"bank|channel|network|union|operator|contractor|brand)\b|\bname of the\b"
-                       r"|\bwhat name\b|\bwhat(?:'s| is| are| was| were) (?:\w+ ){0,6}called\b",
-                       re.I)
+                       r"|\bwhat name\b", re.I)
 _PLACE_Q = re.compile(r"\bwhere\b|\b(what|which) (city|town|village|country|region|place|"
                       r"location|capital|province|district|area|street)\b|\bin which\b", re.I)
 
@@ -74,7 +74,9 @@ def answer_type(question: str) -> str:
     promise about who pays", "are any of the people who got sick in danger"), unless a verb of
     saying puts it ("did they say when it ends")."""
     first = _FIRST_WH.search(question)
-    opening = 0 if _YES_NO.match(question) else first.start() if first else len(question)
+    if first is None:
+        first = re.match("", question)  # no question word: nothing counts as a clause
+    opening = 0 if _YES_NO.match(question) else first.start()
     for kind, asks in ((NUMBER, _NUMBER_Q), (DATE, _DATE_Q), (PERSON, _PERSON_Q),
                        (PLACE, _PLACE_Q)):
         for m in asks.finditer(question):
