@@ -74,14 +74,13 @@ def answer_type(question: str) -> str:
     promise about who pays", "are any of the people who got sick in danger"), unless a verb of
     saying puts it ("did they say when it ends")."""
     first = _FIRST_WH.search(question)
-    if first is None:
-        first = re.match("", question)  # no question word: nothing counts as a clause
-    opening = 0 if _YES_NO.match(question) else first.start()
+    first_at = first.start() if first else len(question)
+    opening = 0 if _YES_NO.match(question) else first_at
     for kind, asks in ((NUMBER, _NUMBER_Q), (DATE, _DATE_Q), (PERSON, _PERSON_Q),
                        (PLACE, _PLACE_Q)):
         for m in asks.finditer(question):
             if (m.start() <= opening or not _BARE_WH.fullmatch(m.group())
-                    or first.start() == m.start() and _INDIRECT.search(question, 0, m.start())):
+                    or first_at == m.start() and _INDIRECT.search(question, 0, m.start())):
                 return kind
     return OTHER
 
@@ -208,11 +207,12 @@ def typed_match(kind: str, question: str, sentence: str, question_terms: set[str
                 measure.search(sentence[max(0, start - 2):end + 12])
                 for start, end in spans_of(kind, sentence)):
             return -1.0
-        units = _counted(question, stem) or question_terms - {stem(w) for w in _NUMBER_WORDS}
+        counted = _counted(question, stem)
+        units = counted or question_terms - {stem(w) for w in _NUMBER_WORDS}
         about_time = bool(_TIME_Q.search(question))
         # "How many fish" is not answered by "a 12-kilometre stretch": a count of things is not
         # a length, a weight or a sum of money.
-        counting = bool(_counted(question, stem)) and measure is None
+        counting = bool(counted) and measure is None
         partly = False
         for start, end in spans_of(kind, sentence):
             words = {stem(w.lower()) for w in re.findall(r"[^\W\d_]+", sentence[start:end])}
