@@ -31,6 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_DIRS = [ROOT / "corpus", ROOT / "evals" / "articles"]
 QUESTION_FILES = sorted((ROOT / "evals" / "questions").glob("*.jsonl"))
+# The labelled bank (evals/bank/{train,dev,heldout}/NAME.jsonl) is checked against its own
+# article NAME.txt beside it, and each of its questions names the article's genre.
+BANK = ROOT / "evals" / "bank"
+BANK_FILES = sorted(BANK.glob("*/*.jsonl"))
 # A question file X.jsonl is also checked against evals/articles-X/ when that folder exists
 # (heldout2.jsonl against evals/articles-heldout2/): the articles only that set is asked over.
 FILE_ARTICLE_DIRS = {path: ARTICLE_DIRS + [ROOT / "evals" / f"articles-{path.stem}"]
@@ -40,7 +44,8 @@ FILE_ARTICLE_DIRS = {path: ARTICLE_DIRS + [ROOT / "evals" / f"articles-{path.ste
 TYPE_TAGS = {"factoid", "paraphrase", "multi-part", "follow-up", "unanswerable"}
 UNANSWERABLE_KINDS = {"near-topic", "off-topic"}
 SET_TAGS = {"which-article", "multi-article"}
-ALLOWED_TAGS = TYPE_TAGS | UNANSWERABLE_KINDS | SET_TAGS
+GENRE_TAGS = {"news", "encyclopedic", "sports", "business", "local-government"}
+ALLOWED_TAGS = TYPE_TAGS | UNANSWERABLE_KINDS | SET_TAGS | GENRE_TAGS
 KNOWN_FIELDS = {"id", "question", "answerable", "answers", "answers_all", "evidence",
                 "history", "tags"}
 MAX_ANSWER_WORDS = 6
@@ -195,6 +200,8 @@ class Checker:
             self.fail(where, "answers_all given but not tagged 'multi-part'")
         if "which-article" in tags and "multi-article" not in tags:
             self.fail(where, "'which-article' questions are also 'multi-article'")
+        if path.parent.parent == BANK and len([t for t in tags if t in GENRE_TAGS]) != 1:
+            self.fail(where, f"bank questions need exactly one genre tag of {sorted(GENRE_TAGS)}")
 
         if not answerable:
             if answers or evidence or answers_all:
@@ -235,7 +242,19 @@ class Checker:
                 self.fail(where, f"evidence spans more than one sentence: {ev!r}")
 
 
-def main() -> int:
+def load_bank_article(question_file: Path) -> dict[str, dict]:
+    """A bank question file's own article (NAME.txt beside NAME.jsonl), and nothing else."""
+    path = question_file.with_suffix(".txt")
+    if not path.exists():
+        return {}
+    raw = path.read_text(encoding="utf-8")
+    return {str(path.relative_to(ROOT)): {"text": normalize(raw), "sentences": sentences(raw)}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check every question file, or only the files named on the command line."""
+    named = [Path(a).resolve() for a in (sys.argv[1:] if argv is None else argv)]
+    files = named or QUESTION_FILES + BANK_FILES
     articles = load_articles()
     if not articles:
         print(f"no articles found in {[str(d) for d in ARTICLE_DIRS]}")
@@ -243,9 +262,15 @@ def main() -> int:
     checker = Checker(articles)
     counts: dict[str, Counter] = {}
     totals: dict[str, int] = {}
-    for path in QUESTION_FILES:
-        dirs = FILE_ARTICLE_DIRS.get(path, ARTICLE_DIRS)
-        checker.articles = articles if dirs is ARTICLE_DIRS else load_articles(dirs)
+    for path in files:
+        if path.parent.parent == BANK:
+            checker.articles = load_bank_article(path)
+            if not checker.articles:
+                checker.fail(path.name, f"no article {path.with_suffix('.txt').name} beside it")
+                continue
+        else:
+            dirs = FILE_ARTICLE_DIRS.get(path, ARTICLE_DIRS)
+            checker.articles = articles if dirs is ARTICLE_DIRS else load_articles(dirs)
         if not path.exists():
             checker.fail(path.name, "file missing")
             continue
