@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
-    path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+    path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    sha TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS sentences (
     doc_id TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
     embedding BLOB NOT NULL, PRIMARY KEY (doc_id, idx));
@@ -46,6 +47,9 @@ class SourceRecord:
     doc_id: str
     size: int
     mtime_ns: int
+    # The file's bytes hashed: an edit that keeps size and mtime (a copy with `touch -r`, a
+    # restore from backup) is still seen. Empty for a row written before it was recorded.
+    sha: str = ""
 
 
 class Catalog:
@@ -56,6 +60,9 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(sources)")}
+        if "sha" not in columns:  # a catalog from before file hashes
+            self._db.execute("ALTER TABLE sources ADD COLUMN sha TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -90,7 +97,7 @@ class Catalog:
         return {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
 
     def sources(self) -> dict[str, SourceRecord]:
-        rows = self._db.execute("SELECT path, doc_id, size, mtime_ns FROM sources")
+        rows = self._db.execute("SELECT path, doc_id, size, mtime_ns, sha FROM sources")
         return {r[0]: SourceRecord(*r) for r in rows}
 
     def load_documents(self) -> list[Document]:
@@ -169,8 +176,8 @@ class Catalog:
             self.touch()
 
     def set_source(self, record: SourceRecord) -> None:
-        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
-                         (record.path, record.doc_id, record.size, record.mtime_ns))
+        self._db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?)",
+                         (record.path, record.doc_id, record.size, record.mtime_ns, record.sha))
 
     def remove_source(self, path: str) -> None:
         self._db.execute("DELETE FROM sources WHERE path = ?", (path,))

@@ -50,8 +50,9 @@ def format_answer(answer) -> str:
 def cmd_ingest(args) -> int:
     from .assistant import Assistant
 
-    bot = Assistant(args.corpus, args.index_dir, ingest=False, **parse_overrides(args.set))
-    report = bot.ingest(rebuild=args.rebuild, progress=True)
+    bot = Assistant(args.corpus, args.index_dir, rebuild=args.rebuild, prune=args.prune,
+                    ingest=True, progress=True, **parse_overrides(args.set))
+    report = bot.last_ingest
     for skipped in report.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     for dup, first in report.duplicates:
@@ -114,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="index the corpus (incremental)")
     _add_common(p)
-    p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.add_argument("--rebuild", action="store_true",
+                   help="embed every article anew (after a model change); keeps all articles")
+    p.add_argument("--prune", action="store_true",
+                   help="also remove indexed articles whose files are not in these folders")
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("ask", help="answer one question")
     _add_common(p)

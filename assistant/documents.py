@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import CorpusError
 from .types import Document, Sentence
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -223,6 +225,11 @@ def sniff_markup(text: str, suffix: str) -> None:
 
 def load_file(path: Path, *, max_bytes: int) -> Document:
     """Read one article file into a Document, or raise BadFile with a one-line reason."""
+    return parse_article(read_article_bytes(path, max_bytes=max_bytes), path)
+
+
+def read_article_bytes(path: Path, *, max_bytes: int) -> bytes:
+    """The file's bytes, or BadFile for an unsupported, oversized or unreadable file."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise BadFile(f"unsupported file type {suffix or '(none)'}")
@@ -230,9 +237,14 @@ def load_file(path: Path, *, max_bytes: int) -> Document:
         size = path.stat().st_size
         if size > max_bytes:
             raise BadFile(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise BadFile(f"unreadable ({exc.strerror or exc})") from None
+
+
+def parse_article(data: bytes, path: Path) -> Document:
+    """An article file's bytes (its name gives the format) as a Document, or BadFile."""
+    suffix = path.suffix.lower()
     text = decode(data)
     sniff_markup(text, suffix)
     if suffix in (".html", ".htm"):
@@ -243,14 +255,80 @@ def load_file(path: Path, *, max_bytes: int) -> Document:
     return build_document(title, paragraphs, source=str(path))
 
 
-def find_article_files(roots: list[Path]) -> list[Path]:
-    """Article files under the given directories (or files), in a stable order."""
-    found: list[Path] = []
+@dataclass
+class CorpusFiles:
+    """The article files of each corpus root, and the files refused with a reason."""
+
+    by_root: dict[Path, list[Path]]
+    skipped: list[Skipped]
+
+    @property
+    def files(self) -> list[Path]:
+        return [p for paths in self.by_root.values() for p in paths]
+
+
+def find_article_files(roots: list[Path], *, may_be_empty: tuple[Path, ...] = ()) -> CorpusFiles:
+    """Article files under the given folders (or files), in a stable order.
+
+    A root that is missing, is neither a folder nor an article file, or (unless it is one of
+    `may_be_empty`) holds no article file raises CorpusError: a typo must never read as "the
+    user deleted every article". Links, files that resolve outside their folder and names that
+    are not valid UTF-8 are refused with a reason.
+    """
+    by_root: dict[Path, list[Path]] = {}
+    skipped: list[Skipped] = []
+    empty_ok = {p.resolve() for p in may_be_empty}
     for root in roots:
+        if not root.exists():
+            raise CorpusError(f"Corpus folder {_shown(root)} does not exist; check the path "
+                              "(nothing was changed).")
         if root.is_file():
-            found.append(root)
-        elif root.is_dir():
-            found.extend(p for p in sorted(root.rglob("*"))
-                         if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                         and not any(part.startswith(".") for part in p.relative_to(root).parts))
+            if root.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise CorpusError(f"{_shown(root)} is not a folder or an article file "
+                                  f"({', '.join(SUPPORTED_SUFFIXES)}); nothing was changed.")
+            by_root[root] = [root]
+            continue
+        if not root.is_dir():
+            raise CorpusError(f"{_shown(root)} is not a folder or an article file; nothing was changed.")
+        files = _walk(root, skipped)
+        if not files and root.resolve() not in empty_ok:
+            raise CorpusError(f"Corpus folder {_shown(root)} holds no article file "
+                              f"({', '.join(SUPPORTED_SUFFIXES)}); nothing was changed.")
+        by_root[root] = files
+    return CorpusFiles(by_root, skipped)
+
+
+def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
+    real_root = root.resolve()
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(folder) / name
+            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if not _valid_utf8(name):
+                skipped.append(Skipped(_shown(path), "the file name is not valid UTF-8; rename it"))
+            elif path.is_symlink():
+                skipped.append(Skipped(_shown(path), "a link; links are not followed, copy the file in"))
+            elif not path.resolve().is_relative_to(real_root):
+                skipped.append(Skipped(_shown(path), "resolves outside the corpus folder"))
+            elif path.is_file():
+                found.append(path)
+        for d in list(dirs):
+            if (Path(folder) / d).is_symlink():  # os.walk lists linked folders; never enter them
+                dirs.remove(d)
     return found
+
+
+def _valid_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as lone surrogates
+        return False
+    return True
+
+
+def _shown(path: Path) -> str:
+    """A path as text that can always be printed and stored (odd bytes escaped)."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")

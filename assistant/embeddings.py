@@ -87,6 +87,7 @@ class Embedder(Embeddings):
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
+        self._identity: str | None = None
 
     @property
     def runtime(self) -> str:
@@ -100,8 +101,14 @@ class Embedder(Embeddings):
 
     @property
     def identity(self) -> str:
-        """What an index records, so that opening it with another model is caught."""
-        return f"{self.name}|{self.dimension}"
+        """What an index records, so that opening it with another model is caught.
+
+        It holds a digest of the weights themselves: new weights under the same name or path
+        are another model.
+        """
+        if self._identity is None:
+            self._identity = f"{self.name}|{self.dimension}|{weights_digest(self._path)}"
+        return self._identity
 
     def _load_torch(self):
         if self._model is None:
@@ -175,17 +182,39 @@ def _dimension(st_model) -> int:
     return int(get_dim())
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
+def weights_digest(model_path: str) -> str:
+    """A digest of the model folder's file contents (names and bytes), not of its name.
+
+    Hashing ~90 MB takes a fraction of a second, so it is done once per process for files whose
+    size, times and inode are unchanged (a change of content always changes the ctime).
+    """
+    root = Path(model_path)
+    if not root.is_dir():
+        return hashlib.sha256(model_path.encode()).hexdigest()[:16]
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    stamp = tuple((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                  for f in files for st in [f.stat()])
+    if stamp not in _DIGESTS:
+        h = hashlib.blake2b(digest_size=16)
+        for f in files:
+            h.update(str(f.relative_to(root)).encode("utf-8", "backslashreplace") + b"\0")
+            with f.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+        _DIGESTS[stamp] = h.hexdigest()
+    return _DIGESTS[stamp]
+
+
 # ONNX export
 def export_folder(model_path: str, export_dir: Path) -> Path:
-    """Where the export of these weights lives: named after the model files' paths, sizes and times."""
+    """Where the export of these weights lives: named after a digest of the weights themselves."""
     root = Path(model_path)
     if not root.is_dir():
         raise EmbeddingModelError(f"{model_path!r} is not a local model folder")
-    stamp = [EXPORT_VERSION, str(root.resolve())]
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        st = f.stat()
-        stamp.append(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
-    digest = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{EXPORT_VERSION}|{weights_digest(model_path)}".encode()).hexdigest()[:16]
     return Path(export_dir) / f"{root.name}-{digest}"
 
 

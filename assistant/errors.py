@@ -23,3 +23,7 @@ class StoreUnavailable(AssistantError):
 
 class LLMUnavailable(AssistantError):
     """The configured LLM server failed, timed out or could not be reached."""
+
+
+class CorpusError(AssistantError):
+    """A corpus path is missing, of the wrong kind, or holds no article; nothing was changed."""

@@ -7,6 +7,7 @@ repeats some of them).
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from filelock import FileLock, Timeout
 
 from .catalog import SCHEMA_VERSION, Catalog, SourceRecord
 from .chunking import chunk_document, count_tokens
-from .documents import BadFile, Skipped, find_article_files, load_file
+from .documents import (BadFile, CorpusFiles, Skipped, find_article_files, parse_article,
+                        read_article_bytes)
 from .embeddings import Embedder
-from .errors import IndexUnusable
+from .errors import CorpusError, IndexUnusable
 from .settings import Settings
 from .store import VectorStore
 from .text import match_words
@@ -38,14 +40,20 @@ class IngestReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
+    # Articles in the index whose files are not in the folders just read: kept unless pruned.
+    kept_elsewhere: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.removed)
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.removed)} removed, {self.unchanged} unchanged, "
+        text = (f"{len(self.added)} added, {len(self.removed)} removed, {self.unchanged} unchanged, "
                 f"{len(self.skipped)} skipped")
+        if self.kept_elsewhere:
+            text += (f"; {len(self.kept_elsewhere)} indexed articles are not in these folders and "
+                     "were kept (--prune would remove them)")
+        return text
 
 
 def writer_lock(index_path: Path) -> FileLock:
@@ -53,21 +61,40 @@ def writer_lock(index_path: Path) -> FileLock:
     return FileLock(str(index_path / "write.lock"))
 
 
+def opening_lock(index_path: Path, timeout: float = 120) -> FileLock:
+    """Held while a process opens (and perhaps creates) the catalog and the Chroma store."""
+    index_path.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(index_path / "open.lock"), timeout=timeout)
+
+
 def check_compatible(catalog: Catalog, embedder: Embedder, settings: Settings) -> bool:
     """Raise if the index was built with another model; return False if chunking changed."""
     built_with = catalog.get_meta("embedding_model")
+    if built_with is not None and built_with.count("|") == 1:
+        # Recorded before weights were fingerprinted: trust the name once, then record the digest.
+        if built_with == embedder.identity.rsplit("|", 1)[0]:
+            catalog.set_meta("embedding_model", embedder.identity)
+            built_with = embedder.identity
     if built_with is not None and built_with != embedder.identity:
-        raise IndexUnusable(
-            f"The index was built with embedding model {built_with.split('|')[0]!r} but the "
-            f"settings name {embedder.name!r}; rebuild it with 'assistant ingest --rebuild'.")
+        old_name = built_with.split("|")[0]
+        what = (f"other weights of embedding model {old_name!r} (the model's files changed since)"
+                if old_name == embedder.name else
+                f"embedding model {old_name!r} but the settings name {embedder.name!r}")
+        raise IndexUnusable(f"The index was built with {what}; rebuild it with "
+                            "'assistant ingest --rebuild'.")
     chunking = f"{settings.chunk_tokens}/{settings.chunk_overlap_tokens}"
     return catalog.get_meta("chunking") in (None, chunking)
 
 
 def ingest(roots: list[Path], catalog: Catalog, store: VectorStore, embedder: Embedder,
-           settings: Settings, index_path: Path, *, rebuild: bool = False,
-           progress: bool | None = None) -> IngestReport:
-    """Sync the index with the article files under `roots` (one writer at a time)."""
+           settings: Settings, index_path: Path, *, rebuild: bool = False, prune: bool = False,
+           may_be_empty: tuple[Path, ...] = (), progress: bool | None = None) -> IngestReport:
+    """Bring the index in line with the article files under `roots` (one writer at a time).
+
+    Articles whose files are not under `roots` stay unless `prune`; a root that is missing or
+    holds no readable article raises CorpusError before anything changes.
+    """
+    corpus = find_article_files(roots, may_be_empty=may_be_empty)
     lock = writer_lock(index_path)
     try:
         lock.acquire(timeout=0)
@@ -76,28 +103,89 @@ def ingest(roots: list[Path], catalog: Catalog, store: VectorStore, embedder: Em
             f"Another process is writing the index at {index_path}; wait for it to finish, or "
             "use a Chroma server for many writers.") from None
     try:
-        return _sync(roots, catalog, store, embedder, settings, rebuild=rebuild,
+        return _sync(corpus, catalog, store, embedder, settings, rebuild=rebuild, prune=prune,
+                     may_be_empty=may_be_empty,
                      progress=sys.stderr.isatty() if progress is None else progress)
     finally:
         lock.release()
 
 
-def _sync(roots, catalog: Catalog, store: VectorStore, embedder: Embedder, settings: Settings,
-          *, rebuild: bool, progress: bool) -> IngestReport:
-    report = IngestReport()
+@dataclass
+class _Found:
+    """One article file as this ingest found it: its new Document, or the doc_id it still holds."""
+
+    record: SourceRecord
+    document: Document | None = None
+
+
+def _read_corpus(corpus: CorpusFiles, known: dict[str, SourceRecord], indexed: set[str],
+                 max_bytes: int, may_be_empty: tuple[Path, ...],
+                 report: IngestReport) -> dict[str, _Found]:
+    """Read every file that is new or changed; CorpusError if a root yields no article at all."""
+    found: dict[str, _Found] = {}
+    for root, paths in corpus.by_root.items():
+        readable = 0
+        for path in paths:
+            key = str(path.resolve())
+            try:
+                st = path.stat()
+                data = read_article_bytes(path, max_bytes=max_bytes)
+            except (OSError, BadFile) as exc:
+                report.skipped.append(Skipped(str(path), str(exc)))
+                continue
+            sha = hashlib.blake2b(data, digest_size=16).hexdigest()
+            rec = known.get(key)
+            same = rec is not None and rec.doc_id in indexed and (
+                rec.sha == sha or (not rec.sha and (rec.size, rec.mtime_ns) == (st.st_size, st.st_mtime_ns)))
+            if same:
+                found[key] = _Found(SourceRecord(key, rec.doc_id, st.st_size, st.st_mtime_ns, sha))
+                readable += 1
+                continue
+            try:
+                doc = parse_article(data, path)
+            except BadFile as exc:
+                report.skipped.append(Skipped(str(path), str(exc)))
+                continue
+            found[key] = _Found(SourceRecord(key, doc.doc_id, st.st_size, st.st_mtime_ns, sha), doc)
+            readable += 1
+        if paths and not readable and root.resolve() not in {p.resolve() for p in may_be_empty}:
+            reasons = {s.reason for s in report.skipped}
+            raise CorpusError(f"No article in {root} could be read ({'; '.join(sorted(reasons))}); "
+                              "nothing was changed.")
+    return found
+
+
+def _sync(corpus: CorpusFiles, catalog: Catalog, store: VectorStore, embedder: Embedder,
+          settings: Settings, *, rebuild: bool, prune: bool, may_be_empty: tuple[Path, ...],
+          progress: bool) -> IngestReport:
+    report = IngestReport(skipped=list(corpus.skipped))
+    # Every article is embedded anew on a rebuild or a chunking change; a rebuild never asks
+    # whether the old model matches, since making it match is what it is for.
+    reembed = rebuild or not check_compatible(catalog, embedder, settings)
+    indexed = catalog.doc_ids()
+    sources = catalog.sources()
+    found = _read_corpus(corpus, {} if reembed else sources, set() if reembed else indexed,
+                         int(settings.max_file_mb * 1_000_000), may_be_empty, report)
+
+    # Past this point the corpus was read; only now does anything change.
     # "clean" is recorded when an ingest finishes; anything else (a killed ingest, an index from
     # before this was recorded) means the store may hold vectors the catalog never committed.
-    was_clean = catalog.get_meta("ingest_state") == "clean" and not rebuild
+    was_clean = catalog.get_meta("ingest_state") == "clean" and not reembed
+    keep_ids = {f.record.doc_id for f in found.values()}
+    elsewhere = {k: r for k, r in sources.items() if k not in found and r.doc_id not in keep_ids}
+    carried: list[Document] = []
+    if reembed and not prune and elsewhere:
+        wanted_ids = {r.doc_id for r in elsewhere.values()}
+        carried = [d for d in catalog.load_documents() if d.doc_id in wanted_ids]
     catalog.set_meta("ingest_state", "writing")
-    if rebuild:
-        for doc_id in catalog.doc_ids() | store.doc_ids():
+    if reembed:
+        for doc_id in indexed | store.doc_ids():
             store.delete_doc(doc_id)
         catalog.clear()
-    elif not check_compatible(catalog, embedder, settings):
-        # Chunk size changed: every document must be re-chunked and re-embedded.
-        for doc_id in catalog.doc_ids():
-            store.delete_doc(doc_id)
-            catalog.remove_document(doc_id)
+        indexed = set()
+        if not prune:
+            for rec in elsewhere.values():
+                catalog.set_source(rec)
     catalog.set_meta("schema", SCHEMA_VERSION)
     catalog.set_meta("embedding_model", embedder.identity)
     catalog.set_meta("chunking", f"{settings.chunk_tokens}/{settings.chunk_overlap_tokens}")
@@ -111,67 +199,44 @@ def _sync(roots, catalog: Catalog, store: VectorStore, embedder: Embedder, setti
     # A killed ingest may have left vectors of a document whose catalog row never committed.
     # Listing the store reads every chunk's metadata (most of a second for 10,000 chunks), so it
     # is done only when the last ingest did not finish.
-    indexed = catalog.doc_ids()
     if not was_clean:
         for orphan in store.doc_ids() - indexed:
             store.delete_doc(orphan)
 
-    known = catalog.sources()
-    wanted: dict[str, Document | str] = {}  # path -> new Document, or doc_id when unchanged
-    max_bytes = int(settings.max_file_mb * 1_000_000)
-    for path in find_article_files(roots):
-        key = str(path.resolve())
-        try:
-            st = path.stat()
-        except OSError as exc:
-            report.skipped.append(Skipped(str(path), f"unreadable ({exc.strerror})"))
-            continue
-        rec = known.get(key)
-        if rec and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns and rec.doc_id in indexed:
-            wanted[key] = rec.doc_id
-            continue
-        try:
-            wanted[key] = load_file(path, max_bytes=max_bytes)
-        except BadFile as exc:
-            report.skipped.append(Skipped(str(path), str(exc)))
-
-    # Sources that vanished, or now hold other content, release their old document.
-    keep_ids = {v if isinstance(v, str) else v.doc_id for v in wanted.values()}
-    for key, rec in known.items():
-        current = wanted.get(key)
-        current_id = current if isinstance(current, str) else getattr(current, "doc_id", None)
-        if current_id != rec.doc_id:
-            catalog.remove_source(key)
-    for doc_id in indexed - keep_ids:
+    # A file that now holds other content releases its old document; a file that is gone
+    # releases it only when the user asked to prune.
+    released = [k for k, r in sources.items()
+                if (k in found and found[k].record.doc_id != r.doc_id) or (prune and k not in found)]
+    for key in released:
+        catalog.remove_source(key)
+    still_held = {r.doc_id for k, r in sources.items() if k not in released}
+    for doc_id in indexed - keep_ids - still_held:
         store.delete_doc(doc_id)
         catalog.remove_document(doc_id)
         report.removed.append(doc_id)
+    if not prune:
+        report.kept_elsewhere = sorted({r.doc_id for r in elsewhere.values()})
 
     new_docs: dict[str, Document] = {}
-    for key, value in wanted.items():
-        if isinstance(value, str):
+    for d in carried:
+        new_docs[d.doc_id] = d
+    for key, f in found.items():
+        if f.document is None:
             report.unchanged += 1
-            continue
-        if value.doc_id in indexed or value.doc_id in new_docs:
-            first = new_docs.get(value.doc_id)
+        elif f.document.doc_id in indexed or f.document.doc_id in new_docs:
+            first = new_docs.get(f.document.doc_id)
             if first is not None:
                 report.duplicates.append((key, first.source))
             else:
                 report.unchanged += 1
         else:
-            new_docs[value.doc_id] = value
+            new_docs[f.document.doc_id] = f.document
     _embed_and_write(list(new_docs.values()), catalog, store, embedder, settings, progress)
-    report.added.extend(new_docs)
+    report.added.extend(d for d in new_docs if d not in {c.doc_id for c in carried})
 
-    for key, value in wanted.items():
-        doc_id = value if isinstance(value, str) else value.doc_id
-        try:
-            st = Path(key).stat()
-        except OSError:
-            continue  # gone since it was read; the next ingest sees it as removed
-        record = SourceRecord(key, doc_id, st.st_size, st.st_mtime_ns)
-        if known.get(key) != record:
-            catalog.set_source(record)
+    for f in found.values():
+        if sources.get(f.record.path) != f.record or reembed:
+            catalog.set_source(f.record)
     catalog.set_meta("ingest_state", "clean")
     return report
 

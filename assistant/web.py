@@ -74,10 +74,8 @@ mark.qa-active { background: #f59e0b; outline: 2px solid #b45309; }
 
 def default_assistant(settings: Settings | None = None) -> tuple[Assistant, Path]:
     """The app's Assistant over the corpus folder plus an uploads folder that re-ingest keeps."""
-    settings = settings or Settings.load()
-    uploads = settings.data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    return Assistant([settings.corpus_dir, uploads], settings=settings), uploads
+    bot = Assistant(settings=settings or Settings.load())
+    return bot, bot.uploads
 
 
 def add_article(bot: Assistant, upload: Path, upload_dir: Path, *, original_name: str | None = None,

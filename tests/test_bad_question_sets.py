@@ -63,3 +63,25 @@ def test_an_absurdly_long_question_is_reported_and_the_rest_are_answered(tmp_pat
     assert "please keep it under 2,000" in report
     rows = {r["id"]: r for r in json.loads(report)["questions"]}
     assert rows["ok"]["verdict"]["answer_correct"] is True
+
+
+@pytest.mark.parametrize("line", ['[' * 100_000 + ']' * 100_000,
+                                  '{"id": "q1", "question": "who \\ud800 won"}'])
+def test_deep_nesting_and_lone_surrogates_are_one_line_errors(tmp_path, line):
+    """Both used to run (or crash) before naming the line: a RecursionError traceback, or every
+    question asked and then an empty report.json."""
+    from assistant.evaluation.errors import EvalError
+    from assistant.evaluation.questions import load_questions
+
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "ok", "question": "fine"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(EvalError, match="line 2"):
+        load_questions(path)
+
+
+def test_a_folder_of_question_files_is_one_set(tmp_path):
+    from assistant.evaluation.questions import load_questions
+
+    (tmp_path / "a.jsonl").write_text('{"id": "a1", "question": "who"}\n', encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text('{"id": "b1", "question": "when"}\n', encoding="utf-8")
+    assert [q.id for q in load_questions(tmp_path)] == ["a1", "b1"]

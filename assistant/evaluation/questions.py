@@ -33,8 +33,19 @@ class Question:
 
 
 def load_questions(path: str | Path) -> list[Question]:
-    """Read and validate the whole file; raise EvalError naming the file and line or item."""
+    """Read and validate the whole file (or every .jsonl file of a folder, in name order);
+    raise EvalError naming the file and line or item."""
     path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise EvalError(f"{path}: the folder holds no .jsonl question file.")
+        questions = [q for f in files for q in load_questions(f)]
+        ids = [q.id for q in questions]
+        if len(set(ids)) != len(ids):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise EvalError(f"{path}: id '{dup}' is used in more than one file.")
+        return questions
     if not path.is_file():
         raise EvalError(f"{path}: question file not found.")
     try:
@@ -71,7 +82,21 @@ def _jsonl_items(path: Path, text: str):
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise EvalError(f"{path} line {number}: invalid JSON ({exc.msg}).") from exc
+        except RecursionError:
+            raise EvalError(f"{path} line {number}: nested too deeply to be a question.") from None
+        _check_unicode(obj, f"{path} line {number}")
         yield f"line {number}", obj
+
+
+def _check_unicode(obj: Any, where: str) -> None:
+    """Refuse text that cannot be written back out: a lone surrogate such as "\\ud800"."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EvalError(f"{where}: the text holds a lone surrogate (an escape such as \\ud800 "
+                        "that is not a character); fix that line.") from None
+    except RecursionError:
+        raise EvalError(f"{where}: nested too deeply to be a question.") from None
 
 
 def _json_items(path: Path, text: str) -> list[tuple[str, Any]]:
@@ -81,6 +106,9 @@ def _json_items(path: Path, text: str) -> list[tuple[str, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EvalError(f"{path} line {exc.lineno}: invalid JSON ({exc.msg}).") from exc
+    except RecursionError:
+        raise EvalError(f"{path}: nested too deeply to be a question file.") from None
+    _check_unicode(data, str(path))
     if not isinstance(data, list):
         raise EvalError(f"{path}: a .json question file must hold a list of objects, "
                         f"not a {type(data).__name__}.")

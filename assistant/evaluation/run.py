@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -83,9 +84,17 @@ def run_eval(questions_path: str | Path, *, corpus: Sequence[str | Path] | None 
 
 def _build(factory: AssistantFactory, corpus: list[Path], index_dir: str | Path | None,
            overrides: dict[str, str]) -> tuple[Any, float]:
+    # An evaluation asks over exactly its corpus: the reader's uploads stay out, and unless
+    # --index-dir names an index it gets one of its own (per corpus), which it may prune freely.
+    # The reader's own index is never pruned by an evaluation.
     kwargs: dict[str, Any] = dict(overrides)
+    if factory is default_factory:
+        kwargs.setdefault("include_uploads", "false")
     if index_dir is not None:
         kwargs["index_dir"] = Path(index_dir)
+    elif factory is default_factory:
+        kwargs["index_dir"] = _private_index(corpus, overrides)
+        kwargs["prune"] = True
     start = time.perf_counter()
     try:
         bot = factory(corpus or None, **kwargs)
@@ -93,6 +102,14 @@ def _build(factory: AssistantFactory, corpus: list[Path], index_dir: str | Path 
         # Bad --set names or values and unreadable corpora surface here; say so in one line.
         raise EvalError(f"could not build the assistant: {exc}") from exc
     return bot, (time.perf_counter() - start) * 1000
+
+
+def _private_index(corpus: list[Path], overrides: dict[str, str]) -> Path:
+    from assistant.settings import Settings
+
+    settings = Settings.load(**{k: v for k, v in overrides.items() if k == "data_dir"})
+    key = "\n".join(sorted(str(p.resolve()) for p in corpus) or [str(settings.corpus_dir)])
+    return settings.data_dir / "evals" / "index" / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _ask_all(bot: Any, questions: list[Question],
