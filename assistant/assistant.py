@@ -6,6 +6,7 @@ import os
 import queue
 import threading
 import time
+from dataclasses import dataclass, field
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -13,16 +14,18 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
-from .answering.analysis import split_parts, without_frame
+from .answering.analysis import without_frame
 from .answering.extractive import Draft, ExtractiveAnswerer
 from .answering.llm import LLMAnswerer, TokenSink
+from .answering.model import ReaderModel
+from .answering.query import Query
 from .answering.wordsim import WordVectors, common_vocabulary
 from .catalog import Catalog
-from .conversation import condense, normalise_history
+from .conversation import Standalone, condense, normalise_history
 from .embeddings import Embedder
 from .errors import LLMUnavailable
 from .index import CorpusIndex
-from .ingest import IngestReport, check_compatible, ingest
+from .ingest import IngestReport, check_compatible, ingest, opening_lock
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import open_store
@@ -38,9 +41,14 @@ class Assistant:
 
     def __init__(self, corpus: PathLike | list[PathLike] | None = None,
                  index_dir: PathLike | None = None, *, settings: Settings | None = None,
-                 ingest: bool = True, progress: bool | None = None, chat_model: Any = None,
-                 **overrides: Any):
-        """`chat_model`: a LangChain chat model to use in llm mode instead of the one settings name."""
+                 ingest: bool = True, rebuild: bool = False, prune: bool = False,
+                 progress: bool | None = None, chat_model: Any = None, **overrides: Any):
+        """`chat_model`: a LangChain chat model to use in llm mode instead of the one settings name.
+
+        `ingest` brings the index in line with the corpus first; `rebuild` embeds every article
+        anew (after a model change); `prune` removes indexed articles whose files are not in the
+        corpus (never done otherwise).
+        """
         base = settings or Settings.load()
         if index_dir is not None:
             overrides["index_dir"] = index_dir
@@ -48,6 +56,12 @@ class Assistant:
         if corpus is None:
             corpus = self.settings.corpus_dir
         self.corpus = [Path(p) for p in (corpus if isinstance(corpus, list | tuple) else [corpus])]
+        self.uploads: Path | None = None
+        if self.settings.include_uploads:
+            self.uploads = self.settings.uploads_path
+            self.uploads.mkdir(parents=True, exist_ok=True)
+            if all(p.resolve() != self.uploads.resolve() for p in self.corpus):
+                self.corpus.append(self.uploads)
         self.index_path = self.settings.index_path
         self.embedder = Embedder(self.settings.embedding_model,
                                  batch_size=self.settings.embedding_batch_size,
@@ -59,27 +73,27 @@ class Assistant:
         self.word_vectors = WordVectors(self.embedder.encode, vocabulary)
         # Real words, whatever the articles hold: never taken for a misspelling (index.respell).
         self._model_words = frozenset(vocabulary)
+        self.reader = ReaderModel.load()
         self._encoding = ThreadPoolExecutor(max(2, os.cpu_count() or 2),
                                             thread_name_prefix="ask-encode")
-        self.catalog = Catalog(self.index_path / "catalog.sqlite3")
-        check_compatible(self.catalog, self.embedder, self.settings)
-        self.store = open_store(self.settings, self.index_path)
+        # Two processes opening a new index at once would both create Chroma's tables.
+        with opening_lock(self.index_path):
+            self.catalog = Catalog(self.index_path / "catalog.sqlite3")
+            if not rebuild:
+                check_compatible(self.catalog, self.embedder, self.settings)
+            self.store = open_store(self.settings, self.index_path)
         self.last_ingest: IngestReport | None = None
         self._chat_model = chat_model
         self.llm: LLMAnswerer | None = None
-        if ingest:
-            self.ingest(progress=progress)
+        if ingest or rebuild or prune:
+            self.ingest(rebuild=rebuild, prune=prune, progress=progress)
         else:
             self._load_index()
-        self.chain = (
-            # Plain steps over one state dict: RunnablePassthrough.assign would run each through a
-            # thread pool, ~1.5 ms of a ~10 ms ask.
-            RunnableLambda(lambda state: {**state, "standalone": self._condense_step(state)},
-                           name="condense")
-            | RunnableLambda(lambda state: {**state, "passages": self._retrieve_step(state)},
-                             name="retrieve")
-            | RunnableLambda(self._answer_step, name="answer")
-        )
+        # Plain steps over one typed Turn: RunnablePassthrough.assign would run each through a
+        # thread pool, ~1.5 ms of a ~10 ms ask.
+        self.chain = (RunnableLambda(self._condense_step, name="condense")
+                      | RunnableLambda(self._retrieve_step, name="retrieve")
+                      | RunnableLambda(self._answer_step, name="answer"))
 
     @classmethod
     def from_corpus(cls, corpus: PathLike | list[PathLike] | None = None,
@@ -88,9 +102,12 @@ class Assistant:
         return cls(corpus, index_dir, **overrides)
 
     # ingest
-    def ingest(self, *, rebuild: bool = False, progress: bool | None = None) -> IngestReport:
+    def ingest(self, *, rebuild: bool = False, prune: bool = False,
+               progress: bool | None = None) -> IngestReport:
+        """Add new and changed articles; remove those whose files are gone only if `prune`."""
         report = ingest(self.corpus, self.catalog, self.store, self.embedder, self.settings,
-                        self.index_path, rebuild=rebuild, progress=progress)
+                        self.index_path, rebuild=rebuild, prune=prune,
+                        may_be_empty=(self.uploads,) if self.uploads else (), progress=progress)
         self.last_ingest = report
         if report.changed or not hasattr(self, "index"):
             self._load_index()
@@ -103,7 +120,8 @@ class Assistant:
         self.retriever = HybridRetriever(
             index=index, store=self.store, embedder=self.embedder, top_k=self.settings.top_k,
             dense_k=self.settings.dense_k, bm25_k=self.settings.bm25_k, rrf_k=self.settings.rrf_k)
-        self.answerer = ExtractiveAnswerer(index, threshold=self.settings.abstain_threshold,
+        self.answerer = ExtractiveAnswerer(index, model=self.reader,
+                                           threshold=self.settings.abstain_threshold,
                                            max_citations=self.settings.max_citations,
                                            word_vectors=self.word_vectors)
         if self.settings.answer_mode == "llm":
@@ -156,11 +174,10 @@ class Assistant:
         if problem:
             return Answer(question=str(question)[:200], text=problem, abstained=True, error=problem,
                           timings={"total_ms": _ms(started)})
-        state = self.chain.invoke({"question": cleaned, "history": normalise_history(history),
-                                   "doc_ids": set(doc_ids) if doc_ids else None, "timings": {},
-                                   "on_token": on_token, "notes": {},
-                                   "llm": self.llm if use_llm else None})
-        answer: Answer = state
+        answer: Answer = self.chain.invoke(Turn(
+            question=cleaned, history=normalise_history(history),
+            doc_ids=set(doc_ids) if doc_ids else None, on_token=on_token,
+            llm=self.llm if use_llm else None))
         answer.timings["total_ms"] = _ms(started)
         return answer
 
@@ -178,40 +195,45 @@ class Assistant:
                         f"{self.settings.max_question_chars:,}.")
         return cleaned, None
 
-    def _condense_step(self, state: dict) -> str:
+    def _condense_step(self, turn: Turn) -> Turn:
         t = time.perf_counter()
         standalone = None
-        if state["llm"] is not None and state["history"]:
+        if turn.llm is not None and turn.history:
             try:
-                standalone = state["llm"].condense(state["question"], state["history"])
+                standalone = Standalone(turn.llm.condense(turn.question, turn.history))
             except LLMUnavailable as exc:  # the answer step then skips the model: one wait, not two
-                state["notes"]["llm_failed"] = f"{exc}{FALLBACK}"
+                turn.llm_failed = f"{exc}{FALLBACK}"
         if standalone is None:
-            standalone = condense(state["question"], state["history"])
-        standalone = self.index.respell(standalone, self._model_words)
-        state["timings"]["condense_ms"] = _ms(t)
-        return standalone
+            standalone = condense(turn.question, turn.history)
+        turn.standalone = Standalone(self.index.respell(standalone.text, self._model_words),
+                                     standalone.borrowed)
+        said = " ".join(t["content"] for t in turn.history if t["role"] == "assistant")
+        turn.query = Query.build(turn.standalone.text, turn.standalone.borrowed, said)
+        turn.timings["condense_ms"] = _ms(t)
+        return turn
 
-    def _retrieve_step(self, state: dict) -> list[Passage]:
+    def _retrieve_step(self, turn: Turn) -> Turn:
         t = time.perf_counter()
-        extras = self._encode_extras(state["standalone"])
-        docs = self.retriever.invoke(state["standalone"], doc_ids=state["doc_ids"])
+        extras = self._encode_extras(turn.query)
+        docs = self.retriever.invoke(turn.query.full_text, doc_ids=turn.doc_ids)
         if extras is not None:
             extras.result()
-        state["timings"]["retrieve_ms"] = _ms(t)
-        return [Passage(chunk_id=d.metadata["chunk_id"], doc_id=d.metadata["doc_id"],
-                        title=d.metadata["title"], first_sentence=d.metadata["first_sentence"],
-                        last_sentence=d.metadata["last_sentence"], text=d.page_content,
-                        score=round(float(d.metadata["score"]), 5)) for d in docs]
+        turn.timings["retrieve_ms"] = _ms(t)
+        turn.passages = [Passage(chunk_id=d.metadata["chunk_id"], doc_id=d.metadata["doc_id"],
+                                 title=d.metadata["title"],
+                                 first_sentence=d.metadata["first_sentence"],
+                                 last_sentence=d.metadata["last_sentence"], text=d.page_content,
+                                 score=round(float(d.metadata["score"]), 5)) for d in docs]
+        return turn
 
-    def _encode_extras(self, standalone: str) -> Future | None:
+    def _encode_extras(self, query: Query) -> Future | None:
         """Start encoding what the answerer will need besides the question itself: its parts (if
         several) and its words without a vector yet. It runs beside retrieval's own encoding of
         the question (onnxruntime leaves the GIL; on two cores the two runs overlap), in a
         separate run because padding short words to the question's length would cost more."""
-        parts = split_parts(standalone)
-        texts = [p for p in dict.fromkeys(parts) if len(parts) > 1 and not self.embedder.cached(p)]
-        missing = self.word_vectors.missing(match_words(without_frame(standalone)))
+        parts = [p.full_text for p in query.parts] if len(query.parts) > 1 else []
+        texts = [p for p in dict.fromkeys(parts) if not self.embedder.cached(p)]
+        missing = self.word_vectors.missing(match_words(without_frame(query.text)))
         if not texts and not missing:
             return None
 
@@ -224,38 +246,39 @@ class Assistant:
                                                strict=True)))
         return self._encoding.submit(work)
 
-    def _answer_step(self, state: dict) -> Answer:
-        t = time.perf_counter()
-        standalone = state["standalone"]
-        parts = split_parts(standalone)
-        part_vectors = [self.embedder.query(p) for p in parts] if len(parts) > 1 else None
-        said = " ".join(t["content"] for t in state["history"] if t["role"] == "assistant")
-        draft = self.answerer.answer(standalone, self.embedder.query(standalone), state["passages"],
-                                     part_vectors, said)
-        state["timings"]["answer_ms"] = _ms(t)
-        failed = state["notes"].get("llm_failed")
-        if state["llm"] is not None and failed is None:
-            t = time.perf_counter()
-            answer = self._llm_answer(state, draft)
-            state["timings"]["llm_ms"] = _ms(t)
-            return answer
-        return self._extractive(state, draft, notice=failed)
+    def part_vectors(self, query: Query) -> list:
+        """The embedding each part of the query is read with (the whole question for one part)."""
+        if len(query.parts) == 1:
+            return [self.embedder.query(query.full_text)]
+        return [self.embedder.query(p.full_text) for p in query.parts]
 
-    def _extractive(self, state: dict, draft: Draft, *, notice: str | None = None,
+    def _answer_step(self, turn: Turn) -> Answer:
+        t = time.perf_counter()
+        draft = self.answerer.answer(turn.query, self.part_vectors(turn.query), turn.passages)
+        turn.timings["answer_ms"] = _ms(t)
+        if turn.llm is not None and turn.llm_failed is None:
+            t = time.perf_counter()
+            answer = self._llm_answer(turn, draft)
+            turn.timings["llm_ms"] = _ms(t)
+            return answer
+        return self._extractive(turn, draft, notice=turn.llm_failed)
+
+    def _extractive(self, turn: Turn, draft: Draft, *, notice: str | None = None,
                     verification: Verification | None = None) -> Answer:
-        return Answer(question=state["question"], text=draft.text, citations=draft.citations,
-                      abstained=draft.abstained, standalone_question=state["standalone"],
-                      passages=state["passages"], timings=state["timings"], mode=self.answerer.name,
+        return Answer(question=turn.question, text=draft.text, citations=draft.citations,
+                      abstained=draft.abstained, standalone_question=str(turn.standalone),
+                      passages=turn.passages, timings=turn.timings, mode=self.answerer.name,
                       confidence=draft.confidence, notice=notice, verification=verification)
 
-    def _llm_answer(self, state: dict, draft: Draft) -> Answer:
+    def _llm_answer(self, turn: Turn, draft: Draft) -> Answer:
         """The LLM's verified reply; the extractive draft when the model fails or cannot be verified."""
         try:
-            result = state["llm"].answer(state["standalone"], state["passages"], state["on_token"])
+            result = turn.llm.answer(turn.query.full_text, turn.passages,
+                                         turn.on_token)
         except LLMUnavailable as exc:
-            return self._extractive(state, draft, notice=f"{exc}{FALLBACK}")
-        common = {"question": state["question"], "standalone_question": state["standalone"],
-                  "passages": state["passages"], "timings": state["timings"], "mode": state["llm"].name}
+            return self._extractive(turn, draft, notice=f"{exc}{FALLBACK}")
+        common = {"question": turn.question, "standalone_question": str(turn.standalone),
+                  "passages": turn.passages, "timings": turn.timings, "mode": turn.llm.name}
         if result.abstained:
             gave_up = self.answerer.abstain(0.0)
             return Answer(text=gave_up.text, abstained=True, confidence=gave_up.confidence, **common)
@@ -265,9 +288,25 @@ class Assistant:
             return Answer(text=verified.text, citations=verified.citations, confidence=support,
                           verification=verified.verification, **common)
         verified.verification.fallback = "abstain" if draft.abstained else "extractive"
-        return self._extractive(state, draft, verification=verified.verification, notice=(
+        return self._extractive(turn, draft, verification=verified.verification, notice=(
             "The model's answer could not be matched to any sentence of the articles, so "
             + ("nothing is claimed." if draft.abstained else "the quoted sentences are shown instead.")))
+
+
+@dataclass
+class Turn:
+    """One question on its way through the chain: what came in, and what each step added."""
+
+    question: str
+    history: list[dict[str, str]]
+    doc_ids: set[str] | None = None
+    llm: LLMAnswerer | None = None
+    on_token: TokenSink | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    standalone: Standalone | None = None
+    query: Query | None = None
+    passages: list[Passage] = field(default_factory=list)
+    llm_failed: str | None = None  # why the model was given up on, shown as the answer's notice
 
 
 def _ms(since: float) -> float:

@@ -8,6 +8,7 @@ previous question. The rewrite is what retrieval and answering see; the user's w
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .answering.analysis import NAME_SPAN, PLACE_SPAN, trim_name
@@ -89,11 +90,23 @@ def spell_out(question: str) -> str:
     return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group().lower()], question)
 
 
-def condense(question: str, history: list[dict[str, str]]) -> str:
+@dataclass(frozen=True)
+class Standalone:
+    """A question made standalone: its words with references resolved, and the topic words it
+    borrows from the conversation (what it is about, not what it asks)."""
+
+    text: str
+    borrowed: str = ""
+
+    def __str__(self) -> str:  # as shown to a reader ("how much (Leuven tram line cost)")
+        return f"{self.text} ({self.borrowed})" if self.borrowed else self.text
+
+
+def condense(question: str, history: list[dict[str, str]]) -> Standalone:
     """The question made standalone using the conversation so far."""
     question = spell_out(question)
     if not history:
-        return question
+        return Standalone(question)
     last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
     last_bot = next((t["content"] for t in reversed(history) if t["role"] == "assistant"), "")
     rewritten = question
@@ -116,10 +129,8 @@ def condense(question: str, history: list[dict[str, str]]) -> str:
             rewritten = rewritten.replace(f"in in {places[0]}", f"in {places[0]}")
     if rewritten == question and (_OTHER_REF.search(question) or _SHORT_FOLLOW.search(question)
                                   or len(question.split()) <= 4):
-        topic = _topic(last_user)
-        if topic:
-            rewritten = f"{question.rstrip(' ?')} ({topic})?"
-    return rewritten
+        return Standalone(question, _topic(last_user))
+    return Standalone(rewritten)
 
 
 def _lead(answer: str) -> str:

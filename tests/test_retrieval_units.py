@@ -58,13 +58,17 @@ def test_key_phrase_skips_what_the_question_already_says():
 
 
 def test_multi_part_questions_are_split():
-    # A later part that refers back ("it") carries the first part's words (d3af747).
+    # A later part that refers back ("it") borrows the first part's words, in a field of its
+    # own: nothing is appended to the question's text and parsed back out.
     assert analysis.split_parts("When did it open and how much did it cost?") == [
-        "When did it open", "how much did it cost (it open)?"]
+        ("When did it open", ""), ("how much did it cost?", "it open")]
     assert analysis.split_parts("When did the bridge open and how much did the city pay?") == [
-        "When did the bridge open", "how much did the city pay?"]
+        ("When did the bridge open", ""), ("how much did the city pay?", "")]
     assert analysis.split_parts("Where do Armenians and Azerbaijanis live?") == [
-        "Where do Armenians and Azerbaijanis live?"]
+        ("Where do Armenians and Azerbaijanis live?", "")]
+    # What a follow-up borrowed from the conversation stays with every part.
+    assert analysis.split_parts("who won and when", "the cup final") == [
+        ("who won and when", "the cup final")]
 
 
 def test_lives_is_not_live():
@@ -85,14 +89,14 @@ HISTORY = [
 
 
 def test_person_pronoun_takes_the_latest_name():
-    assert condense("What did he accuse Azerbaijan of?", HISTORY) == \
+    assert condense("What did he accuse Azerbaijan of?", HISTORY).text == \
         "What did Nikol Pashinyan accuse Azerbaijan of?"
 
 
 def test_place_reference_takes_the_latest_place():
     history = [{"role": "user", "content": "What town did Azerbaijan propose for talks?"},
                {"role": "assistant", "content": "Yevlakh \u2014 \u201c...\u201d [1]"}]
-    assert "Yevlakh" in condense("How far is that town from the capital?", history)
+    assert "Yevlakh" in condense("How far is that town from the capital?", history).text
 
 
 def test_there_is_not_a_capitalised_common_word_but_the_place_the_reader_typed():
@@ -100,7 +104,7 @@ def test_there_is_not_a_capitalised_common_word_but_the_place_the_reader_typed()
                                            "in stepanakert"},
                {"role": "assistant", "content": "Siranush Sargsyan \u2014 \u201cLocal journalist, "
                                                 "Siranush Sargsyan reported on the damage.\u201d [1]"}]
-    rewritten = condense("what was going on there while she was reporting", history)
+    rewritten = condense("what was going on there while she was reporting", history).text
     assert "in stepanakert" in rewritten and "Local" not in rewritten
 
 
@@ -108,22 +112,24 @@ def test_a_title_or_a_part_of_a_name_is_not_a_place():
     history = [{"role": "user", "content": "Who cut the ribbon?"},
                {"role": "assistant", "content": "Mayor Elena Ruiz — “Mayor Elena Ruiz cut "
                                                 "the ribbon at a ceremony in Valmora.” [1]"}]
-    rewritten = condense("what did she say about the city", history)
+    rewritten = condense("what did she say about the city", history).text
     assert "about Mayor" not in rewritten and "about Elena" not in rewritten
     assert rewritten.endswith("say about Valmora") and "Elena Ruiz" in rewritten
-    assert "Valmora" in condense("How many people live there?", history)
+    assert "Valmora" in condense("How many people live there?", history).text
 
 
 def test_other_follow_ups_borrow_the_previous_topic():
     history = [{"role": "user", "content": "What happened at the Lachin corridor?"},
                {"role": "assistant", "content": "..."}]
-    assert "Lachin corridor" in condense("Why did they block it?", history)
+    standalone = condense("Why did they block it?", history)
+    assert standalone.text == "Why did they block it?"  # the reader's words, untouched
+    assert "Lachin corridor" in standalone.borrowed
 
 
 def test_fresh_question_is_left_alone():
-    assert condense("How many people live in Stepanakert?", HISTORY) == \
+    assert condense("How many people live in Stepanakert?", HISTORY).text == \
         "How many people live in Stepanakert?"
-    assert condense("Who is he?", []) == "Who is he?"
+    assert condense("Who is he?", []).text == "Who is he?"
 
 
 def test_gradio_history_formats_are_both_accepted():
@@ -152,11 +158,11 @@ def test_chat_shorthand_is_spelled_out(typed, meant):
     from assistant.conversation import spell_out
 
     assert spell_out(typed) == meant
-    assert condense(typed, []) == meant
+    assert condense(typed, []).text == meant
 
 
 def test_whos_asks_for_a_person():
-    assert analysis.answer_type(condense("whos the head of the hospital", [])) == analysis.PERSON
+    assert analysis.answer_type(condense("whos the head of the hospital", []).text) == analysis.PERSON
 
 
 def test_names_are_known_from_how_the_articles_write_them():
@@ -203,17 +209,18 @@ def test_a_pronoun_takes_the_name_the_reader_just_asked_about():
     history = [{"role": "user", "content": "who is laurence broers"},
                {"role": "assistant", "content": "Observers of South Caucasus political dynamics, "
                                                 "like Laurence Broers"}]
-    assert condense("what does he reckon baku is after", history) == \
+    assert condense("what does he reckon baku is after", history).text == \
         "what does Laurence Broers reckon baku is after"
 
 
 def test_the_key_phrase_is_the_span_that_holds_the_question_word():
     """'how many armenians' leads with '120,000 ethnic Armenians', which holds the word, not with
     the next figure, whose start happens to lie nearer to it."""
-    from assistant.answering.extractive import _stem, _terms
+    from assistant.answering.features import term_stem
+    from assistant.text import content_terms
 
     sentence = ("The Nagorno-Karabakh region houses approximately 120,000 ethnic Armenians in "
                 "addition to almost 500 civilians relocated by Russian soldiers.")
     lead = analysis.key_phrase(analysis.NUMBER, sentence,
-                               _terms("how many armenians live in karabakh"), _stem)
+                               set(content_terms("how many armenians live in karabakh")), term_stem)
     assert lead == "approximately 120,000 ethnic Armenians"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..text import STOPWORDS
 
@@ -44,7 +45,7 @@ _DAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 DATE_SPAN = re.compile(
     rf"\b(?:(?:on|since|by|in|until|from)\s+)?(?:(?:{_DAYS})(?:\s+(?:morning|afternoon|evening|night))?"
     rf"|(?:\d{{1,2}}\s+)?(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?"
-    rf"|(?:19|20)\d{{2}}s?"
+    rf"|(?:1[0-9]|20)\d{{2}}s?"
     rf"|(?i:earlier|later|last|next|this) (?:week|month|year|weekend|spring|summer|autumn|winter)"
     rf"|(?i:yesterday|today|tomorrow)"
     rf"|(?:the )?(?:past|last|next) (?:\w+ )?(?:days?|weeks?|months?|years?)"
@@ -90,7 +91,7 @@ _GRAIN_Q = (
     (re.compile(r"\bdecade\b", re.I), re.compile(r"\b(?:1[89]|20)\d0s\b")),
     (re.compile(r"\bcentury\b", re.I), re.compile(r"\bcentury\b|\b\d{2}00s\b", re.I)),
     # "which year" wants 2020; "three years ago" only partly answers it.
-    (re.compile(r"\byear\b", re.I), re.compile(r"\b(?:1[89]|20)\d\d\b")),
+    (re.compile(r"\byear\b", re.I), re.compile(r"\b(?:1[0-9]|20)\d\d\b")),
     (re.compile(r"\bmonth\b", re.I), re.compile(rf"\b(?:{_MONTHS})\b|\bmonths?\b")),
     (re.compile(r"\bday\b|\bweekday\b", re.I),
      re.compile(rf"\b(?:{_DAYS}|yesterday|today|tomorrow)\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b"
@@ -230,12 +231,18 @@ def typed_match(kind: str, question: str, sentence: str, question_terms: set[str
     return 1.0
 
 
-def spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
-    """Character spans in the sentence that could answer a question of this kind."""
+@lru_cache(maxsize=65536)
+def spans_of(kind: str, sentence: str) -> tuple[tuple[int, int], ...]:
+    """Character spans in the sentence that could answer a question of this kind (cached: the
+    same sentences come back question after question)."""
+    return tuple(_spans_of(kind, sentence))
+
+
+def _spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
     if kind == NUMBER:
         found = [m.span() for m in NUMBER_SPAN.finditer(sentence)]
         # A bare year or a day of a month ("31 January") is a date, not a count.
-        return [s for s in found if not re.fullmatch(r"(?:19|20)\d\d", sentence[s[0]:s[1]].strip())
+        return [s for s in found if not re.fullmatch(r"(?:1[0-9]|20)\d\d", sentence[s[0]:s[1]].strip())
                 and not _DAY_OF_MONTH.match(sentence, s[0])]
     if kind == DATE:
         return [m.span() for m in DATE_SPAN.finditer(sentence)]
@@ -324,15 +331,19 @@ _FRAME = frozenset("what which who whom whose when where why how did does do is 
                    "have the a an of in on at to for by and or many much".split())
 
 
-def split_parts(question: str) -> list[str]:
-    """'When did it start and who ordered it?' -> ['When did it start', 'who ordered it? (...)'].
+def split_parts(question: str, borrowed: str = "") -> list[tuple[str, str]]:
+    """'When did it start and who ordered it?' -> [('When did it start', ''), ('who ordered it?',
+    'it start')]: each part's own words and the words it borrows.
 
-    A later part that refers back ("and which country does he name") carries the first part's
-    words in parentheses, the way conversation.condense marks a borrowed topic.
+    A later part that refers back ("and which country does he name") borrows the first part's
+    words; every part keeps what the whole question borrowed from the conversation.
     """
     parts = [p.strip() for p in _SPLIT.split(question) if p and len(p.split()) >= 2]
     if len(parts) <= 1:
-        return [question]
+        return [(question, borrowed)]
     topic = " ".join(w for w in _TOPIC_WORD.findall(parts[0]) if w.lower() not in _FRAME)
-    return [parts[0]] + [f"{p.rstrip(' ?')} ({topic})?" if topic and _PART_REF.search(p)
-                         and not p.rstrip().endswith(")?") else p for p in parts[1:]]
+    out = [(parts[0], borrowed)]
+    for p in parts[1:]:
+        extra = f"{topic} {borrowed}".strip() if topic and _PART_REF.search(p) else borrowed
+        out.append((p, extra))
+    return out
