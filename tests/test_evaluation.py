@@ -271,7 +271,8 @@ def test_aggregate_by_hand():
     assert (m.latency_p50_ms, m.latency_p95_ms) == (40, pytest.approx(67))
     assert m.n == {"answer_accuracy": 5, "answer_f1": 4, "citation_hit": 3,
                    "citation_precision": 3, "recall_at_k": 4, "abstention_rate": 2,
-                   "false_abstention_rate": 5, "latency": 7}
+                   "false_abstention_rate": 5, "latency": 7, "answerable_auc": 7}
+    assert m.answerable_auc == 0.5  # every answer has the same confidence: chance
 
 
 def test_empty_denominators_are_none_not_zero():
@@ -497,3 +498,13 @@ def test_python_dash_m_runs_the_command(monkeypatch, capsys):
 def test_load_questions_raises_eval_error_for_library_callers(tmp_path):
     with pytest.raises(EvalError, match="question file not found"):
         load_questions(tmp_path / "nope.jsonl")
+
+
+def test_auc_is_the_chance_a_positive_outranks_a_negative():
+    from assistant.evaluation.metrics import auc
+
+    assert auc([0.9, 0.8, 0.7], [0.1, 0.2]) == 1.0
+    assert auc([0.1], [0.9]) == 0.0
+    assert auc([0.9, 0.8, 0.7], [0.1, 0.75]) == pytest.approx(5 / 6)
+    assert auc([0.5, 0.5], [0.5]) == 0.5  # ties count half
+    assert auc([0.9], []) is None and auc([0.9, None], [0.1]) is None

@@ -53,6 +53,9 @@ RATES: tuple[tuple[str, str, bool], ...] = (
     ("recall_at_k", "retrieval recall@k", True),
     ("abstention_rate", "abstention (unanswerable)", True),
     ("false_abstention_rate", "false abstention (answerable)", False),
+    # How well the answer's confidence tells answerable questions from unanswerable ones
+    # (ROC AUC: 0.5 is chance), whatever the abstention threshold.
+    ("answerable_auc", "answerable-vs-not AUC", True),
 )
 LATENCIES: tuple[tuple[str, str], ...] = (
     ("latency_p50_ms", "latency p50 (ms)"),
@@ -76,6 +79,7 @@ class Verdict:
     cited_evidence: int = 0
     latency_ms: float = 0.0
     error: str | None = None
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +90,8 @@ def judge(question: Question, answer: Answer, latency_ms: float,
     """Score one answer against its question."""
     abstained = bool(answer.abstained)
     verdict = Verdict(answerable=question.answerable, abstained=abstained,
-                      correct=abstained, latency_ms=latency_ms, error=error)
+                      correct=abstained, latency_ms=latency_ms, error=error,
+                      confidence=getattr(answer, "confidence", None))
     if not question.answerable:
         return verdict
 
@@ -127,6 +132,7 @@ class Metrics:
     recall_at_k: float | None = None
     abstention_rate: float | None = None
     false_abstention_rate: float | None = None
+    answerable_auc: float | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     errors: int = 0
@@ -161,7 +167,29 @@ def aggregate(verdicts: Sequence[Verdict]) -> Metrics:
     )
     for key, values in pools.items():
         setattr(metrics, key, sum(values) / len(values) if values else None)
+    metrics.answerable_auc = auc([v.confidence for v in answerable], [v.confidence for v in unanswerable])
+    if metrics.answerable_auc is not None:
+        metrics.n["answerable_auc"] = len(verdicts)
     return metrics
+
+
+def auc(positives: Sequence[float | None], negatives: Sequence[float | None]) -> float | None:
+    """P(a random positive scores above a random negative), ties half (Mann-Whitney); None
+    without both kinds or without scores."""
+    pos = [p for p in positives if p is not None]
+    neg = [n for n in negatives if n is not None]
+    if not pos or not neg or len(pos) < len(positives) or len(neg) < len(negatives):
+        return None
+    ranked = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        mid = (i + j + 1) / 2  # the tied block's average rank (1-based)
+        rank_sum += mid * sum(label for _, label in ranked[i:j])
+        i = j
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
