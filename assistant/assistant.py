@@ -242,8 +242,8 @@ class Assistant:
                 for text, vector in zip(texts, self.embedder.encode(texts), strict=True):
                     self.embedder.remember(text, vector)
             if missing:
-                self.word_vectors.add(dict(zip(missing, self.embedder.encode(missing),
-                                               strict=True)))
+                self.word_vectors.remember(dict(zip(missing, self.embedder.encode(missing),
+                                                    strict=True)))
         return self._encoding.submit(work)
 
     def part_vectors(self, query: Query) -> list:

@@ -43,14 +43,23 @@ def message_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def normalise_history(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+# Only the latest turns say what a follow-up refers to; a longer history (a client may send
+# megabytes) is cut to these before anything reads it.
+MAX_HISTORY_TURNS = 12
+MAX_TURN_CHARS = 4000
+
+
+def normalise_history(history: Any) -> list[dict[str, str]]:
+    """The last MAX_HISTORY_TURNS user/assistant turns as plain text, each cut to MAX_TURN_CHARS."""
+    if not isinstance(history, list | tuple):
+        return []
     out = []
-    for turn in history or []:
+    for turn in history[-MAX_HISTORY_TURNS:]:
         if not isinstance(turn, dict):
             continue
         role = turn.get("role")
         if role in ("user", "assistant"):
-            out.append({"role": role, "content": message_text(turn.get("content"))})
+            out.append({"role": role, "content": message_text(turn.get("content"))[:MAX_TURN_CHARS]})
     return out
 
 

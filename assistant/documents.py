@@ -101,18 +101,48 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+# A "sentence" longer than this is split at spaces: a 19 MB article without punctuation was one
+# sentence, took pysbd 100 s and was cited whole. pysbd reads at most _BLOCK characters at once.
+MAX_SENTENCE_CHARS = 1200
+_BLOCK = 20_000
+
+
 def split_sentences(paragraph: str) -> list[tuple[int, int]]:
     """Sentence spans (start, end) inside one paragraph, trimmed of surrounding whitespace."""
     spans: list[tuple[int, int]] = []
-    for span in _segmenter().segment(paragraph):
-        start, end = span.start, span.end
-        while start < end and paragraph[start].isspace():
-            start += 1
-        while end > start and paragraph[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
+    for b0, b1 in _blocks(paragraph, _BLOCK):
+        block = paragraph[b0:b1]
+        for span in _segmenter().segment(block):
+            start, end = b0 + span.start, b0 + span.end
+            while start < end and paragraph[start].isspace():
+                start += 1
+            while end > start and paragraph[end - 1].isspace():
+                end -= 1
+            if end > start:
+                spans.extend(_blocks(paragraph, MAX_SENTENCE_CHARS, start, end))
     return spans
+
+
+def _blocks(text: str, size: int, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """text[start:end] cut into pieces of at most `size` characters, at a sentence end or a space
+    where there is one, trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    out = []
+    while start < end:
+        stop = min(end, start + size)
+        if stop < end:
+            cut = max(text.rfind(". ", start, stop), text.rfind(" ", start, stop))
+            if cut > start:
+                stop = cut + 1
+        a, b = start, stop
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+        start = stop
+    return out
 
 
 def content_id(text: str) -> str:

@@ -229,14 +229,18 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
         progress(0.2, desc="Checking the file")
         path = Path(file)
         progress(0.5, desc="Indexing the article")
-        message, doc = add_article(bot, path, upload_dir, original_name=path.name)
+        try:
+            message, doc = add_article(bot, path, upload_dir, original_name=path.name)
+        finally:
+            path.unlink(missing_ok=True)  # Gradio's copy; the article, if kept, is in upload_dir
         if doc is None:
             return [message, None, *unchanged[1:]]
         progress(0.9, desc="Suggesting questions")
         return [message, None, gr.update(choices=picker_choices(), value=doc.doc_id),
                 view(doc.doc_id), *suggestion_updates(doc.doc_id)]
 
-    with gr.Blocks(title="Article Q&A", analytics_enabled=False) as demo:
+    # Files Gradio keeps (uploads, cached outputs) older than ten minutes go every ten minutes.
+    with gr.Blocks(title="Article Q&A", analytics_enabled=False, delete_cache=(600, 600)) as demo:
         gr.Markdown("### Article Q&A\n" + (
             f"Answers are written by {escape(bot.settings.llm_model)}; every citation is checked "
             "against its sentence, and the articles are quoted instead when a claim cannot be."
@@ -294,6 +298,18 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
     return demo
 
 
+def keep_temporary_files_in(folder: Path) -> None:
+    """Gradio's upload cache, SQLite's and Python's temporary files and matplotlib's font cache
+    go under the data directory, so the server writes nowhere else."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("GRADIO_TEMP_DIR", "SQLITE_TMPDIR", "TMPDIR"):
+        os.environ[name] = str(folder)
+    os.environ.setdefault("MPLCONFIGDIR", str(folder / "matplotlib"))
+    tempfile.tempdir = str(folder)
+
+
 def launch(bot: Assistant | None = None, upload_dir: Path | None = None, **kwargs: Any):
     """Start the chat on 127.0.0.1 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT still apply).
 
@@ -301,7 +317,11 @@ def launch(bot: Assistant | None = None, upload_dir: Path | None = None, **kwarg
     questions may wait and how many are answered at once; see `build_app`.
     """
     if bot is None:
-        bot, upload_dir = default_assistant()
+        settings = Settings.load()
+        keep_temporary_files_in(settings.data_dir / "tmp")
+        bot, upload_dir = default_assistant(settings)
+    else:
+        keep_temporary_files_in(bot.settings.data_dir / "tmp")
     demo = build_app(bot, upload_dir, queue_size=int(os.environ.get("ASSISTANT_WEB_QUEUE_SIZE") or 32),
                      concurrency=int(os.environ.get("ASSISTANT_WEB_CONCURRENCY") or 2))
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

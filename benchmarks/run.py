@@ -72,7 +72,7 @@ def seed_sentences() -> list[str]:
     from assistant.documents import find_article_files, load_file
 
     out = []
-    for path in find_article_files(SOURCES):
+    for path in find_article_files(SOURCES).files:
         doc = load_file(path, max_bytes=10_000_000)
         out += [s.text for s in doc.sentences if s.text != doc.title]
     return out

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from threading import Lock
@@ -35,26 +36,27 @@ LOW, HIGH = 0.45, 0.75
 
 
 class WordVectors:
-    """Unit vectors of single words, encoded with `encode` when not known yet."""
+    """Unit vectors of single words: a permanent set (the model's vocabulary, the corpus's
+    words) and at most `max_new` other words met in questions, the least recently used dropped
+    first, so a stream of new words never grows the process."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray],
-                 known: dict[str, np.ndarray] | None = None, *, max_new: int = 200_000):
+                 known: dict[str, np.ndarray] | None = None, *, max_new: int = 20_000):
         self._encode = encode
         self._vectors: dict[str, np.ndarray] = dict(known or {})
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._max_new = max_new
-        self._new = 0
         self._lock = Lock()
 
     def known(self) -> frozenset[str]:
         return frozenset(self._vectors)
 
     def missing(self, words: list[str]) -> list[str]:
-        vectors = self._vectors
-        return [w for w in dict.fromkeys(words) if w not in vectors]
+        vectors, recent = self._vectors, self._recent
+        return [w for w in dict.fromkeys(words) if w not in vectors and w not in recent]
 
     def add(self, vectors: dict[str, np.ndarray]) -> None:
-        """Vectors made elsewhere (the catalog's, embedded at ingest; a question's words encoded
-        with it), normalised here."""
+        """Vectors to keep for good (the catalog's, embedded at ingest), normalised here."""
         if not vectors:
             return
         words = list(vectors)
@@ -62,23 +64,39 @@ class WordVectors:
         with self._lock:
             self._vectors.update(zip(words, matrix, strict=True))
 
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors of words met in questions: kept while there is room, oldest dropped first."""
+        if not vectors:
+            return
+        words = list(vectors)
+        matrix = _unit([vectors[w] for w in words])
+        with self._lock:
+            for word, vector in zip(words, matrix, strict=True):
+                self._recent[word] = vector
+                self._recent.move_to_end(word)
+            while len(self._recent) > self._max_new:
+                self._recent.popitem(last=False)
+
     def matrix(self, items: Iterable[str]) -> np.ndarray:
         """One row per word, in order; unknown words are encoded in one batch."""
         items = list(items)
         if not items:
             return np.zeros((0, 0), np.float32)
-        vectors = self._vectors
         missing = self.missing(items)
-        if missing:
-            encoded = _unit(self._encode(missing))
-            with self._lock:
-                if self._new + len(missing) > self._max_new:  # a runaway stream of new words
-                    self._vectors = {}
-                    self._new = 0
-                self._vectors.update(zip(missing, encoded, strict=True))
-                self._new += len(missing)
-                vectors = self._vectors
-        return np.stack([vectors[w] for w in items])
+        encoded = dict(zip(missing, self._encode(missing), strict=True)) if missing else {}
+        self.remember(encoded)
+        with self._lock:
+            rows = [self._vectors.get(w) if w in self._vectors else self._recent.get(w)
+                    for w in items]
+        # A word evicted between remember() and here (a burst of other questions) is encoded again.
+        fresh = [w for w, r in zip(items, rows, strict=True) if r is None]
+        if fresh:
+            again = dict(zip(fresh, _unit(self._encode(fresh)), strict=True))
+            rows = [again[w] if r is None else r for w, r in zip(items, rows, strict=True)]
+        return np.stack(rows)
+
+    def __len__(self) -> int:
+        return len(self._vectors) + len(self._recent)
 
 
 def _unit(vectors) -> np.ndarray:
