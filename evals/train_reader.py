@@ -90,8 +90,7 @@ def dump() -> None:
                 for p_i, (part, vector) in enumerate(zip(query.parts, bot.part_vectors(query),
                                                          strict=True)):
                     candidates = candidates_from(passages, bot.index.documents)
-                    x = extractor.extract(part, vector, candidates, said,
-                                          is_part=len(query.parts) > 1)
+                    x = extractor.extract(part, vector, candidates)
                     for c, row in zip(candidates, x, strict=True):
                         label = q.answerable and is_evidence(c.sentence.text, q.evidence)
                         rows.append(row)

@@ -60,8 +60,7 @@ class ExtractiveAnswerer:
         readings = []
         for part, vector in zip(query.parts, part_vectors, strict=True):
             candidates = candidates_from(passages, self.index.documents)
-            x = self.features.extract(part, vector, candidates, query.said,
-                                      is_part=len(query.parts) > 1)
+            x = self.features.extract(part, vector, candidates)
             p = self.model.sentence_probabilities(x) if len(candidates) else np.zeros(0)
             for c, prob in zip(candidates, p, strict=True):
                 c.probability = float(prob)

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..index import CorpusIndex
-from ..text import STOPWORDS, canonical, content_terms, match_words, normalize, stem
+from ..text import STOPWORDS, canonical, content_terms, match_words, stem
 from . import analysis
 from .query import Candidate, QueryPart
 from .wordsim import WordVectors, word_matches
@@ -31,9 +31,9 @@ FEATURES = (
     "soft_min", "soft_min2", "soft_min_common", "soft_min_article",
     "missing_idf", "article_missing_idf", "article_cover",
     # where the sentence sits
-    "retrieval_rank", "is_title", "repeated", "quoted_article", "elsewhere",
+    "retrieval_rank", "is_title", "elsewhere",
     # the question as a whole
-    "missing_named", "missing_common", "n_terms", "borrowed", "is_part",
+    "missing_named", "missing_common", "n_terms",
     "kind_number", "kind_date", "kind_person", "kind_place",
     # the kind of answer the sentence holds
     "typed_fit", "typed_partly", "typed_none",
@@ -82,8 +82,7 @@ class FeatureExtractor:
         self.headline_weight = headline_weight
         self._headlines: dict[str, frozenset[str]] = {}
 
-    def extract(self, part: QueryPart, vector: np.ndarray, candidates: list[Candidate],
-                said: str = "", is_part: bool = False) -> np.ndarray:
+    def extract(self, part: QueryPart, vector: np.ndarray, candidates: list[Candidate]) -> np.ndarray:
         """One row of FEATURES per candidate (also stored on each candidate by name)."""
         index = self.index
         n = len(candidates)
@@ -117,14 +116,10 @@ class FeatureExtractor:
         out[:, INDEX["missing_common"]] = sum(
             w for t, w in weights.items() if t not in index.idf and t not in named) / total
         out[:, INDEX["n_terms"]] = len(terms)
-        out[:, INDEX["borrowed"]] = float(bool(part.borrowed))
-        out[:, INDEX["is_part"]] = float(is_part)
         kind = part.kind
         for k in (analysis.NUMBER, analysis.DATE, analysis.PERSON, analysis.PLACE):
             out[:, INDEX[f"kind_{k}"]] = float(kind == k)
 
-        said_norm = normalize(said) if said else ""
-        quoted = self._quoted_articles({c.sentence.doc_id for c in candidates}, said_norm)
         soft, soft_common, matches, ordinary = self._soft(own, [c.sentence for c in candidates],
                                                           named)
         weakest = _weakest(matches, ordinary, [c.sentence.doc_id for c in candidates])
@@ -180,8 +175,6 @@ class FeatureExtractor:
                                    if q_bigrams else 0.0)
             f[INDEX["retrieval_rank"]] = 1.0 / (1 + c.rank)
             f[INDEX["is_title"]] = float(s.index == 0)
-            f[INDEX["repeated"]] = float(bool(said_norm) and normalize(s.text) in said_norm)
-            f[INDEX["quoted_article"]] = float(s.doc_id in quoted)
             f[INDEX["elsewhere"]] = absent_names
             f[INDEX["negation_mismatch"]] = float(q_negated != bool(_NEGATION.search(s.text)))
             f[INDEX["sentence_tokens"]] = math.log1p(len(s.text.split()))
@@ -232,13 +225,6 @@ class FeatureExtractor:
         words = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", m.group(1))]
         kept = [w for w in words if w not in _FOCUS_SKIP and w not in STOPWORDS]
         return {term_stem(w) for w in kept[:2]}
-
-    def _quoted_articles(self, doc_ids: set[str], said_norm: str) -> set[str]:
-        if not said_norm:
-            return set()
-        return {d for d in doc_ids
-                if any(len(s.text) > 20 and normalize(s.text) in said_norm
-                       for s in self.index.documents[d].sentences)}
 
     def _headline(self, doc_id: str) -> frozenset[str]:
         headline = self._headlines.get(doc_id)
