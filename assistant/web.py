@@ -298,6 +298,29 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
     return demo
 
 
+class UploadLimit:
+    """ASGI middleware: an upload request carries at most one article's worth of bytes.
+
+    Gradio checks each file against max_file_size but takes up to 1,000 files in one request;
+    a request over `max_bytes` (or of unknown length) is refused before it is read.
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/upload"):
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is None or not length.isdigit() or int(length) > self.max_bytes:
+                body = (b'{"detail": "One article file of at most %d MB per upload."}'
+                        % (self.max_bytes // 1_000_000))
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
 def keep_temporary_files_in(folder: Path) -> None:
     """Gradio's upload cache, SQLite's and Python's temporary files and matplotlib's font cache
     go under the data directory, so the server writes nowhere else."""
@@ -327,6 +350,11 @@ def launch(bot: Assistant | None = None, upload_dir: Path | None = None, **kwarg
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("share", False)
     kwargs.setdefault("max_file_size", f"{MAX_UPLOAD_MB}mb")
+    from starlette.middleware import Middleware
+
+    # One file of up to MAX_UPLOAD_MB MiB, plus the multipart envelope.
+    kwargs.setdefault("app_kwargs", {"middleware": [
+        Middleware(UploadLimit, max_bytes=MAX_UPLOAD_MB * 1_048_576 + 64_000)]})
     kwargs.setdefault("css", CSS)
     kwargs.setdefault("footer_links", ["api"])
     return demo.launch(**kwargs)
