@@ -174,7 +174,7 @@ def test_a_changed_corpus_never_reads_a_stale_saved_index(corpus, tmp_path):
     # A saved folder that does not match the catalog (copied from elsewhere, say) is not used.
     shutil.copytree(index_dir / SAVED_DIR / second, tmp_path / "stale")
     bridge.unlink()
-    bot.ingest()
+    bot.ingest(prune=True)
     third = bot.catalog.content_version()
     shutil.rmtree(index_dir / SAVED_DIR / third)
     shutil.copytree(tmp_path / "stale", index_dir / SAVED_DIR / third)
