@@ -6,9 +6,9 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 

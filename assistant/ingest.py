@@ -18,8 +18,7 @@ from filelock import FileLock, Timeout
 
 from .catalog import SCHEMA_VERSION, Catalog, SourceRecord
 from .chunking import chunk_document, count_tokens
-from .documents import (BadFile, CorpusFiles, Skipped, find_article_files, parse_article,
-                        read_article_bytes)
+from .documents import BadFile, CorpusFiles, Skipped, find_article_files, parse_article, read_article_bytes
 from .embeddings import Embedder
 from .errors import CorpusError, IndexUnusable
 from .settings import Settings

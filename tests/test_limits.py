@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from assistant.answering.wordsim import WordVectors
 from assistant.conversation import MAX_HISTORY_TURNS, MAX_TURN_CHARS, normalise_history
 from assistant.documents import MAX_SENTENCE_CHARS, build_document, split_sentences
-from assistant.answering.wordsim import WordVectors
 
 
 def test_a_text_without_punctuation_is_cut_into_bounded_sentences():

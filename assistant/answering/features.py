@@ -55,8 +55,8 @@ _DIMENSIONS = {"wide": "width", "width": "width", "broad": "width", "long": "len
                "deep": "depth", "depth": "depth", "old": "age", "age": "age", "heavy": "weight",
                "weight": "weight", "far": "distance", "distance": "distance"}
 _DIMENSION_Q = re.compile(r"\bhow (wide|broad|long|tall|high|deep|old|heavy|far)\b"
-                          r"|\bwhat (?:is|was) (?:the |its )?(width|length|height|depth|age|weight|distance)\b",
-                          re.I)
+                          r"|\bwhat (?:is|was) (?:the |its )?"
+                          r"(width|length|height|depth|age|weight|distance)\b", re.I)
 _DIMENSION_S = re.compile(r"\d[\d,.]*\s*(?:[a-z]+\s+){0,2}?(wide|broad|long|tall|high|deep|old|heavy)\b"
                           r"|\b(width|length|height|depth|age|weight)\b", re.I)
 _WORD = re.compile(r"[^\W_][\w'’-]*")
@@ -315,7 +315,7 @@ def _attachment(text: str, spans: list[tuple[int, int]], terms: set[str],
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
     terms = content_terms(text)
-    return set(zip(terms, terms[1:]))
+    return set(zip(terms, terms[1:], strict=False))
 
 
 def _positions(text: str, stems: set[str]) -> list[tuple[str, int]]:
