@@ -207,8 +207,7 @@ class Assistant:
             standalone = condense(turn.question, turn.history)
         turn.standalone = Standalone(self.index.respell(standalone.text, self._model_words),
                                      standalone.borrowed)
-        said = " ".join(t["content"] for t in turn.history if t["role"] == "assistant")
-        turn.query = Query.build(turn.standalone.text, turn.standalone.borrowed, said)
+        turn.query = Query.build(turn.standalone.text, turn.standalone.borrowed)
         turn.timings["condense_ms"] = _ms(t)
         return turn
 

@@ -82,9 +82,8 @@ def dump() -> None:
                 genre_of[q.id] = genre
                 history = normalise_history([dict(t) for t in q.history])
                 standalone = condense(q.question, history)
-                said = " ".join(t["content"] for t in history if t["role"] == "assistant")
                 query = Query.build(bot.index.respell(standalone.text, bot._model_words),
-                                    standalone.borrowed, said)
+                                    standalone.borrowed)
                 docs = bot.retriever.invoke(query.full_text)
                 passages = [_passage(d) for d in docs]
                 for p_i, (part, vector) in enumerate(zip(query.parts, bot.part_vectors(query),

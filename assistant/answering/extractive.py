@@ -17,8 +17,7 @@ from ..text import content_terms
 from ..types import Citation, Passage
 from . import analysis
 from .features import FeatureExtractor, term_stem
-from .model import ReaderModel
-from .query import Candidate, Query, QueryPart, candidates_from
+from .query import Candidate, Query, QueryPart, Reader, candidates_from
 from .wordsim import WordVectors
 
 
@@ -45,7 +44,7 @@ class Draft:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, index: CorpusIndex, *, max_citations: int, model: ReaderModel,
+    def __init__(self, index: CorpusIndex, *, max_citations: int, model: Reader,
                  word_vectors: WordVectors | None = None, threshold: float | None = None):
         """`threshold` overrides the model's own cut on P(answerable) (settings.abstain_threshold)."""
         self.index = index

@@ -30,19 +30,21 @@ class QueryPart:
 
 @dataclass(frozen=True)
 class Query:
-    """The reader's question, made standalone, split into parts, with what was already said."""
+    """The reader's question, made standalone and split into parts.
+
+    What the conversation already quoted is deliberately not here: every labelled follow-up is
+    answerable, so a model that sees it learns to never decline a follow-up (READER-MODEL.md).
+    """
 
     text: str
     borrowed: str = ""
     parts: tuple[QueryPart, ...] = ()
-    # What the assistant already said in this conversation (sentences it quoted).
-    said: str = ""
 
     @classmethod
-    def build(cls, text: str, borrowed: str = "", said: str = "") -> Query:
+    def build(cls, text: str, borrowed: str = "") -> Query:
         parts = tuple(QueryPart(own, extra, analysis.answer_type(own))
                       for own, extra in analysis.split_parts(text, borrowed))
-        return cls(text=text, borrowed=borrowed, parts=parts, said=said)
+        return cls(text=text, borrowed=borrowed, parts=parts)
 
     @property
     def full_text(self) -> str:
@@ -74,10 +76,17 @@ def candidates_from(passages: list[Passage], documents) -> list[Candidate]:
 
 
 class SentenceScorer(Protocol):
-    def score(self, features: np.ndarray) -> np.ndarray:
+    def sentence_probabilities(self, features: np.ndarray) -> np.ndarray:
         """P(the sentence answers the part), one per row of named features."""
 
 
 class AnswerabilityJudge(Protocol):
-    def judge(self, probabilities: np.ndarray, features: np.ndarray) -> float:
+    def answerable(self, probabilities: np.ndarray, features: np.ndarray) -> float:
         """P(the part is answerable from these candidates)."""
+
+
+class Reader(SentenceScorer, AnswerabilityJudge, Protocol):
+    """Both, with the cut on P(answerable) and the second-citation ratio fitted with them."""
+
+    threshold: float
+    second_ratio: float
