@@ -122,6 +122,7 @@ def _read_corpus(corpus: CorpusFiles, known: dict[str, SourceRecord], indexed: s
                  report: IngestReport) -> dict[str, _Found]:
     """Read every file that is new or changed; CorpusError if a root yields no article at all."""
     found: dict[str, _Found] = {}
+    empty_ok = {p.resolve() for p in may_be_empty}
     for root, paths in corpus.by_root.items():
         readable = 0
         for path in paths:
@@ -147,7 +148,7 @@ def _read_corpus(corpus: CorpusFiles, known: dict[str, SourceRecord], indexed: s
                 continue
             found[key] = _Found(SourceRecord(key, doc.doc_id, st.st_size, st.st_mtime_ns, sha), doc)
             readable += 1
-        if paths and not readable and root.resolve() not in {p.resolve() for p in may_be_empty}:
+        if paths and not readable and root.resolve() not in empty_ok:
             reasons = {s.reason for s in report.skipped}
             raise CorpusError(f"No article in {root} could be read ({'; '.join(sorted(reasons))}); "
                               "nothing was changed.")
@@ -231,7 +232,8 @@ def _sync(corpus: CorpusFiles, catalog: Catalog, store: VectorStore, embedder: E
         else:
             new_docs[f.document.doc_id] = f.document
     _embed_and_write(list(new_docs.values()), catalog, store, embedder, settings, progress)
-    report.added.extend(d for d in new_docs if d not in {c.doc_id for c in carried})
+    carried_ids = {c.doc_id for c in carried}
+    report.added.extend(d for d in new_docs if d not in carried_ids)
 
     for f in found.values():
         if sources.get(f.record.path) != f.record or reembed:
