@@ -15,11 +15,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.test_web import wait_until_serving
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +54,7 @@ def test_the_server_stays_on_the_machine_and_in_its_data_dir(tmp_path, two_artic
                             start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            assert proc.poll() is None, "app.py exited"
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("app.py did not answer in time")
+        wait_until_serving(url, proc, 240)
         from gradio_client import Client
 
         reply = Client(url, verbose=False).predict("How many ethnic Armenians live in Nagorno-Karabakh?",

@@ -46,21 +46,25 @@ def running_app(corpus, data_dir, timeout: float = 180):
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + timeout
     try:
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("app.py exited:\n" + proc.stdout.read())
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError(f"app.py did not answer within {timeout:.0f} s")
+        wait_until_serving(url, proc, timeout)
         yield url
     finally:
         stop(proc)
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    """Return once `url` answers; RuntimeError if the process exits or time runs out first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("app.py exited:\n" + (proc.stdout.read() if proc.stdout else ""))
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"app.py did not answer within {timeout:.0f} s")
 
 
 @pytest.fixture(scope="module")

@@ -57,21 +57,15 @@ class WordVectors:
 
     def add(self, vectors: dict[str, np.ndarray]) -> None:
         """Vectors to keep for good (the catalog's, embedded at ingest), normalised here."""
-        if not vectors:
-            return
-        words = list(vectors)
-        matrix = _unit([vectors[w] for w in words])
+        normalised = _normalised(vectors)
         with self._lock:
-            self._vectors.update(zip(words, matrix, strict=True))
+            self._vectors.update(normalised)
 
     def remember(self, vectors: dict[str, np.ndarray]) -> None:
         """Vectors of words met in questions: kept while there is room, oldest dropped first."""
-        if not vectors:
-            return
-        words = list(vectors)
-        matrix = _unit([vectors[w] for w in words])
+        normalised = _normalised(vectors)
         with self._lock:
-            for word, vector in zip(words, matrix, strict=True):
+            for word, vector in normalised.items():
                 self._recent[word] = vector
                 self._recent.move_to_end(word)
             while len(self._recent) > self._max_new:
@@ -97,6 +91,14 @@ class WordVectors:
 
     def __len__(self) -> int:
         return len(self._vectors) + len(self._recent)
+
+
+def _normalised(vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The same words with unit vectors."""
+    if not vectors:
+        return {}
+    words = list(vectors)
+    return dict(zip(words, _unit([vectors[w] for w in words]), strict=True))
 
 
 def _unit(vectors) -> np.ndarray:
