@@ -15,8 +15,9 @@ from typing import Any
 from langchain_core.runnables import RunnableLambda
 
 from .answering.analysis import without_frame
-from .answering.extractive import Draft, ExtractiveAnswerer
-from .answering.llm import LLMAnswerer, TokenSink
+from .answering.answerer import Answerer, Evidence, TokenSink
+from .answering.extractive import ExtractiveAnswerer
+from .answering.llm import FALLBACK, LLMAnswerer
 from .answering.model import ReaderModel
 from .answering.query import Query
 from .answering.wordsim import WordVectors, common_vocabulary
@@ -26,14 +27,13 @@ from .embeddings import Embedder
 from .errors import LLMUnavailable
 from .index import CorpusIndex
 from .ingest import IngestReport, check_compatible, ingest, opening_lock
-from .retrieval import HybridRetriever
+from .retrieval import HybridRetriever, passages_from
 from .settings import Settings
 from .store import open_store
 from .text import match_words
-from .types import Answer, Document, Passage, Verification
+from .types import Answer, Document, Passage
 
 PathLike = str | Path
-FALLBACK = " Showing the answer quoted from the articles instead."
 
 
 class Assistant:
@@ -125,7 +125,8 @@ class Assistant:
                                            max_citations=self.settings.max_citations,
                                            word_vectors=self.word_vectors)
         if self.settings.answer_mode == "llm":
-            self.llm = LLMAnswerer(self.settings, index, self.embedder.encode, self._chat_model)
+            self.llm = LLMAnswerer(self.settings, index, self.embedder.encode, self.answerer,
+                                   self._chat_model)
         self.index = index  # swapped last, so a concurrent ask sees one consistent index
 
     def documents(self) -> list[Document]:
@@ -218,11 +219,7 @@ class Assistant:
         if extras is not None:
             extras.result()
         turn.timings["retrieve_ms"] = _ms(t)
-        turn.passages = [Passage(chunk_id=d.metadata["chunk_id"], doc_id=d.metadata["doc_id"],
-                                 title=d.metadata["title"],
-                                 first_sentence=d.metadata["first_sentence"],
-                                 last_sentence=d.metadata["last_sentence"], text=d.page_content,
-                                 score=round(float(d.metadata["score"]), 5)) for d in docs]
+        turn.passages = passages_from(docs)
         return turn
 
     def _encode_extras(self, query: Query) -> Future | None:
@@ -252,44 +249,18 @@ class Assistant:
         return [self.embedder.query(p.full_text) for p in query.parts]
 
     def _answer_step(self, turn: Turn) -> Answer:
+        # The LLM answers unless it was not asked for, or already failed rewriting the follow-up.
+        answerer: Answerer = self.answerer if turn.llm is None or turn.llm_failed else turn.llm
         t = time.perf_counter()
-        draft = self.answerer.answer(turn.query, self.part_vectors(turn.query), turn.passages)
+        draft = answerer.answer(turn.query, Evidence(turn.passages, self.part_vectors(turn.query)),
+                                turn.on_token)
         turn.timings["answer_ms"] = _ms(t)
-        if turn.llm is not None and turn.llm_failed is None:
-            t = time.perf_counter()
-            answer = self._llm_answer(turn, draft)
-            turn.timings["llm_ms"] = _ms(t)
-            return answer
-        return self._extractive(turn, draft, notice=turn.llm_failed)
-
-    def _extractive(self, turn: Turn, draft: Draft, *, notice: str | None = None,
-                    verification: Verification | None = None) -> Answer:
+        turn.timings.update(draft.timings)
         return Answer(question=turn.question, text=draft.text, citations=draft.citations,
                       abstained=draft.abstained, standalone_question=str(turn.standalone),
-                      passages=turn.passages, timings=turn.timings, mode=self.answerer.name,
-                      confidence=draft.confidence, notice=notice, verification=verification)
-
-    def _llm_answer(self, turn: Turn, draft: Draft) -> Answer:
-        """The LLM's verified reply; the extractive draft when the model fails or cannot be verified."""
-        try:
-            result = turn.llm.answer(turn.query.full_text, turn.passages,
-                                         turn.on_token)
-        except LLMUnavailable as exc:
-            return self._extractive(turn, draft, notice=f"{exc}{FALLBACK}")
-        common = {"question": turn.question, "standalone_question": str(turn.standalone),
-                  "passages": turn.passages, "timings": turn.timings, "mode": turn.llm.name}
-        if result.abstained:
-            gave_up = self.answerer.abstain(0.0)
-            return Answer(text=gave_up.text, abstained=True, confidence=gave_up.confidence, **common)
-        verified = result.verified
-        if verified.grounded:
-            support = max(c.score for c in verified.citations)
-            return Answer(text=verified.text, citations=verified.citations, confidence=support,
-                          verification=verified.verification, **common)
-        verified.verification.fallback = "abstain" if draft.abstained else "extractive"
-        return self._extractive(turn, draft, verification=verified.verification, notice=(
-            "The model's answer could not be matched to any sentence of the articles, so "
-            + ("nothing is claimed." if draft.abstained else "the quoted sentences are shown instead.")))
+                      passages=turn.passages, timings=turn.timings, mode=draft.mode,
+                      confidence=draft.confidence, notice=draft.notice or turn.llm_failed,
+                      verification=draft.verification)
 
 
 @dataclass

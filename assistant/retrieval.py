@@ -12,8 +12,17 @@ from pydantic import ConfigDict
 
 from .embeddings import Embedder
 from .index import CorpusIndex
+from .types import Passage
 
 logger = logging.getLogger(__name__)
+
+
+def passages_from(documents: list[LCDocument]) -> list[Passage]:
+    """The retriever's LangChain documents as typed Passages, in rank order."""
+    return [Passage(chunk_id=d.metadata["chunk_id"], doc_id=d.metadata["doc_id"],
+                    title=d.metadata["title"], first_sentence=d.metadata["first_sentence"],
+                    last_sentence=d.metadata["last_sentence"], text=d.page_content,
+                    score=round(float(d.metadata["score"]), 5)) for d in documents]
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:

@@ -36,6 +36,7 @@ from assistant.answering.query import Query, candidates_from  # noqa: E402
 from assistant.conversation import condense, normalise_history  # noqa: E402
 from assistant.evaluation.matching import is_evidence  # noqa: E402
 from assistant.evaluation.questions import load_questions  # noqa: E402
+from assistant.retrieval import passages_from  # noqa: E402
 
 SEED = ROOT / "corpus"
 BANK = ROOT / "evals" / "bank"
@@ -84,8 +85,7 @@ def dump() -> None:
                 standalone = condense(q.question, history)
                 query = Query.build(bot.index.respell(standalone.text, bot._model_words),
                                     standalone.borrowed)
-                docs = bot.retriever.invoke(query.full_text)
-                passages = [_passage(d) for d in docs]
+                passages = passages_from(bot.retriever.invoke(query.full_text))
                 for p_i, (part, vector) in enumerate(zip(query.parts, bot.part_vectors(query),
                                                          strict=True)):
                     candidates = candidates_from(passages, bot.index.documents)
@@ -105,15 +105,6 @@ def dump() -> None:
 
 
 GENRES = ("news", "encyclopedic", "sports", "business", "local-government")
-
-
-def _passage(d):
-    from assistant.types import Passage
-
-    m = d.metadata
-    return Passage(chunk_id=m["chunk_id"], doc_id=m["doc_id"], title=m["title"],
-                   first_sentence=m["first_sentence"], last_sentence=m["last_sentence"],
-                   text=d.page_content, score=float(m["score"]))
 
 
 def load(split: str) -> dict[str, np.ndarray]:

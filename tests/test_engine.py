@@ -372,6 +372,7 @@ def test_a_close_second_sentence_of_the_same_article_is_cited_too(bot):
     both; a close runner-up from another article is not added."""
     import numpy as np
 
+    from assistant.answering.answerer import Evidence
     from assistant.answering.extractive import ExtractiveAnswerer
 
     query, passages, candidates, vector = _reading(bot, "How much did the bridge cost?")
@@ -387,12 +388,12 @@ def test_a_close_second_sentence_of_the_same_article_is_cited_too(bot):
     model = _FixedScorer({})
     answerer = ExtractiveAnswerer(bot.index, model=model, max_citations=3)
     model.rows = [probabilities(0.75)]
-    draft = answerer.answer(query, [vector], passages)
+    draft = answerer.answer(query, Evidence(passages, [vector]))
     assert [c.sentence_id for c in draft.citations] == [best.sentence.index, runner.sentence.index]
     model.rows = [probabilities(0.6)]  # under second_ratio of the best: one citation
-    assert len(answerer.answer(query, [vector], passages).citations) == 1
+    assert len(answerer.answer(query, Evidence(passages, [vector])).citations) == 1
     model.value, model.rows = 0.4, [probabilities(0.75)]  # the part judged unanswerable
-    assert answerer.answer(query, [vector], passages).abstained
+    assert answerer.answer(query, Evidence(passages, [vector])).abstained
 
 
 def test_a_question_about_a_name_is_not_answered_from_an_article_that_never_mentions_it(bot):

@@ -212,6 +212,48 @@ def test_a_reply_with_no_verifiable_citation_falls_back_to_the_extractive_answer
     assert "could not be matched" in answer.notice
 
 
+@pytest.mark.parametrize("which", ["extractive", "llm"])
+def test_both_answerers_keep_one_contract(bot, two_article_corpus, which):
+    """The extractive and the LLM answerer are one `Answerer`: given the same Query and Evidence,
+    each gives a Draft whose citations are stored sentences, numbered from 1, and whose mode
+    names it; an unanswerable question is a Draft with no citations."""
+    from assistant.answering.answerer import Evidence
+    from assistant.answering.query import Query
+    from assistant.retrieval import passages_from
+
+    armenians = "Approximately 120,000 ethnic Armenians live there [{n}]."
+    llm = llm_bot(bot, two_article_corpus, _NumberingModel(armenians))
+    answerer = llm.answerer if which == "extractive" else llm.llm
+    for question, answerable in [(ARMENIANS, True), ("What colour is the Lachin corridor's tarmac?", False)]:
+        query = Query.build(question)
+        passages = passages_from(llm.retriever.invoke(query.full_text))
+        evidence = Evidence(passages, llm.part_vectors(query))
+        draft = answerer.answer(query, evidence)
+        assert draft.mode == which and draft.abstained is not answerable
+        assert [c.marker for c in draft.citations] == list(range(1, len(draft.citations) + 1))
+        for c in draft.citations:
+            assert llm.index.documents[c.doc_id].text[c.start:c.end] == c.text
+        if answerable:
+            assert "120,000" in draft.citations[0].text
+
+
+class _NumberingModel(GenericFakeChatModel):
+    """Answers the Armenian question citing the number the prompt gave that sentence, and
+    NOT_FOUND to anything else: the OpenAI-style reply a careful model would give."""
+
+    def __init__(self, template: str):
+        super().__init__(messages=iter(()))
+        object.__setattr__(self, "template", template)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        text = " ".join(str(m.content) for m in messages)
+        n = next((int(k) for k, line in LINE.findall(text) if "120,000" in line), None)
+        reply = self.template.format(n=n) if n is not None and ARMENIANS in text else NOT_FOUND
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(reply))])
+
+
 def test_stream_yields_the_models_words_then_the_verified_answer(bot, two_article_corpus):
     probe = llm_bot(bot, two_article_corpus, fake_model(NOT_FOUND))
     passages = probe.ask(ARMENIANS).passages

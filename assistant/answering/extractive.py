@@ -16,6 +16,7 @@ from ..index import CorpusIndex
 from ..text import content_terms
 from ..types import Citation, Passage
 from . import analysis
+from .answerer import Draft, Evidence, TokenSink
 from .features import FeatureExtractor, term_stem
 from .query import Candidate, Query, QueryPart, Reader, candidates_from
 from .wordsim import WordVectors
@@ -29,16 +30,6 @@ class Reading:
     candidates: list[Candidate]
     features: np.ndarray
     answerable: float
-
-
-@dataclass
-class Draft:
-    """What the answerer decided, before it is dressed as an Answer."""
-
-    text: str
-    citations: list[Citation]
-    abstained: bool
-    confidence: float
 
 
 class ExtractiveAnswerer:
@@ -68,9 +59,9 @@ class ExtractiveAnswerer:
             readings.append(Reading(part, [candidates[i] for i in order], x[order], answerable))
         return readings
 
-    def answer(self, query: Query, part_vectors: list[np.ndarray],
-               passages: list[Passage]) -> Draft:
-        readings = self.read(query, part_vectors, passages)
+    def answer(self, query: Query, evidence: Evidence, on_token: TokenSink | None = None) -> Draft:
+        """`on_token` is not called: the answer is whole at once."""
+        readings = self.read(query, evidence.part_vectors, evidence.passages)
         chosen: list[tuple[QueryPart, Candidate]] = []
         confidence = max((r.answerable for r in readings), default=0.0)
         for r in readings:
@@ -101,7 +92,7 @@ class ExtractiveAnswerer:
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
         return Draft(text="\n\n".join(pieces), citations=citations, abstained=False,
-                     confidence=round(confidence, 4))
+                     confidence=round(confidence, 4), mode=self.name)
 
     def abstain(self, confidence: float) -> Draft:
         titles = [d.title for d in self.index.documents.values()]
@@ -109,7 +100,8 @@ class ExtractiveAnswerer:
         more = f" and {len(titles) - 5} more" if len(titles) > 5 else ""
         text = ("The articles do not say. " + (f"They cover: {covered}{more}." if titles
                                                else "No articles are indexed yet."))
-        return Draft(text=text, citations=[], abstained=True, confidence=round(confidence, 4))
+        return Draft(text=text, citations=[], abstained=True, confidence=round(confidence, 4),
+                     mode=self.name)
 
 
 def _capitalise(s: str) -> str:

@@ -2,16 +2,17 @@
 
 The chat model is LangChain's (`langchain-openai` for any OpenAI-compatible server, `langchain-ollama`).
 The model only ever sees sentences that retrieval found, numbered and fenced as data; whatever it
-replies is checked by `verify` before anyone sees it, and the caller falls back to the extractive
-answer when nothing it said can be traced to a sentence.
+replies is checked by `verify` before anyone sees it, and the extractive answer stands in when the
+model fails or nothing it said can be traced to a sentence.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -23,12 +24,14 @@ from ..index import CorpusIndex
 from ..prompts import load_prompt
 from ..settings import Settings
 from ..types import Passage
+from .answerer import Draft, Evidence, TokenSink
+from .extractive import ExtractiveAnswerer
+from .query import Query
 from .verify import Numbered, Verified, is_not_found, verify
 
 NOT_FOUND = "The articles do not say."
+FALLBACK = " Showing the answer quoted from the articles instead."
 _FENCE = re.compile(r"</?\s*(sentences|conversation)\s*>", re.I)
-
-TokenSink = Callable[[str], None]
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -70,7 +73,7 @@ def describe_failure(exc: BaseException, settings: Settings) -> str:
 
 
 @dataclass
-class LLMDraft:
+class Reply:
     """The verified reply, or `abstained` when the model said the sentences do not answer."""
 
     verified: Verified | None
@@ -81,8 +84,10 @@ class LLMAnswerer:
     name = "llm"
 
     def __init__(self, settings: Settings, index: CorpusIndex, embed: Callable[[list[str]], np.ndarray],
-                 chat_model: BaseChatModel | None = None):
+                 fallback: ExtractiveAnswerer, chat_model: BaseChatModel | None = None):
+        """`fallback` answers when the model fails or its reply cannot be traced to a sentence."""
         self.settings = settings
+        self.fallback = fallback
         self.index = index
         self.embed = embed
         self.model = chat_model if chat_model is not None else make_chat_model(settings)
@@ -115,16 +120,39 @@ class LLMAnswerer:
                     out.append(Numbered(len(out) + 1, s, doc.title))
         return out
 
-    def answer(self, question: str, passages: list[Passage], on_token: TokenSink | None = None) -> LLMDraft:
+    def answer(self, query: Query, evidence: Evidence, on_token: TokenSink | None = None) -> Draft:
+        """The model's verified answer; the extractive one when the model fails or cannot be verified."""
+        started = time.perf_counter()
+        try:
+            reply = self.reply(query.full_text, evidence.passages, on_token)
+        except LLMUnavailable as exc:
+            return replace(self.fallback.answer(query, evidence), notice=f"{exc}{FALLBACK}",
+                           timings={"llm_ms": _ms(started)})
+        timings = {"llm_ms": _ms(started)}
+        if reply.abstained:
+            return replace(self.fallback.abstain(0.0), mode=self.name, timings=timings)
+        verified = reply.verified
+        if verified.grounded:
+            return Draft(text=verified.text, citations=verified.citations, abstained=False,
+                         confidence=max(c.score for c in verified.citations), mode=self.name,
+                         verification=verified.verification, timings=timings)
+        draft = self.fallback.answer(query, evidence)
+        verified.verification.fallback = "abstain" if draft.abstained else "extractive"
+        return replace(draft, verification=verified.verification, timings=timings, notice=(
+            "The model's answer could not be matched to any sentence of the articles, so "
+            + ("nothing is claimed." if draft.abstained else "the quoted sentences are shown instead.")))
+
+    def reply(self, question: str, passages: list[Passage], on_token: TokenSink | None = None) -> Reply:
+        """The model's reply over the numbered sentences, verified; raises LLMUnavailable."""
         numbered = self.number(passages)
         if not numbered:
-            return LLMDraft(None, abstained=True)
+            return Reply(None, abstained=True)
         shown = [{"n": x.n, "title": _data(x.title), "text": _data(x.sentence.text)} for x in numbered]
         reply = self._call(self.answer_chain, {"question": _data(question), "sentences": shown,
                                                "not_found": NOT_FOUND}, on_token)
         if is_not_found(reply, NOT_FOUND):
-            return LLMDraft(None, abstained=True)
-        return LLMDraft(verify(reply, numbered, embed=self.embed,
+            return Reply(None, abstained=True)
+        return Reply(verify(reply, numbered, embed=self.embed,
                                min_support=self.settings.verify_min_support, question=question),
                         abstained=False)
 
@@ -145,6 +173,10 @@ class LLMAnswerer:
                 if parts or attempt == attempts - 1:
                     raise LLMUnavailable(describe_failure(exc, self.settings)) from exc
         raise AssertionError("unreachable")
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
 
 
 def _data(text: str) -> str:
