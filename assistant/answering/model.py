@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -38,19 +39,73 @@ class Trees:
     baseline: float
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        """The ensemble's log-odds for each row of x: all trees walked together, a level a step."""
-        rows = np.arange(x.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (x.shape[0], len(self.roots))).copy()
-        while True:
-            feat = self.feature[node]
-            inner = feat >= 0
-            if not inner.any():
-                break
-            values = x[rows, np.where(inner, feat, 0)]
-            go_left = np.where(np.isnan(values), self.missing_left[node],
-                               values <= self.threshold[node])
-            node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
-        return self.baseline + self.value[node].sum(axis=1)
+        """The ensemble's log-odds for each row of x, all trees at once and with no walk
+        (QuickScorer, Lucchese et al. 2015): every split is decided for every row; each split
+        that sends a row right rules out the leaves left of it (a bit mask per split); the
+        leftmost leaf not ruled out is where the row lands in that tree."""
+        split = self._splits
+        values = x[:, split.feature]
+        right = (values > split.threshold) | (np.isnan(values) & ~split.missing_left)
+        kept = np.bitwise_and.reduceat(np.where(right, split.keeps, _ALL), split.tree_start, axis=1)
+        leaf = np.log2((kept & (~kept + np.uint64(1))).astype(np.float64)).astype(np.int64)
+        return self.baseline + split.leaf_value[np.arange(len(self.roots)), leaf].sum(axis=1)
+
+    @cached_property
+    def _splits(self) -> _Splits:
+        feature, threshold, missing_left, keeps, tree_start = [], [], [], [], []
+        leaf_value = np.zeros((len(self.roots), 64))
+        for t, root in enumerate(self.roots):
+            tree_start.append(len(feature))
+            leaves, below = self._leaves_in_order(int(root))
+            if len(leaves) > 64:
+                raise ValueError("a tree with more than 64 leaves cannot be scored by bit masks")
+            for pos, n in enumerate(leaves):
+                leaf_value[t, pos] = self.value[n]
+            for n, ruled_out in sorted(below.items()):
+                feature.append(self.feature[n])
+                threshold.append(self.threshold[n])
+                missing_left.append(self.missing_left[n])
+                keeps.append(int(_ALL) & ~sum(1 << p for p in ruled_out))
+            if not below:  # a lone leaf: one split that never rules anything out
+                feature.append(0)
+                threshold.append(np.inf)
+                missing_left.append(True)
+                keeps.append(int(_ALL))
+        return _Splits(feature=np.asarray(feature, np.int64), threshold=np.asarray(threshold),
+                       missing_left=np.asarray(missing_left, bool),
+                       keeps=np.asarray(keeps, np.uint64), tree_start=np.asarray(tree_start),
+                       leaf_value=leaf_value)
+
+    def _leaves_in_order(self, root: int) -> tuple[list[int], dict[int, list[int]]]:
+        """A tree's leaves left to right, and per split the positions of the leaves under its
+        left child (those a row going right can no longer reach)."""
+        leaves: list[int] = []
+        below: dict[int, list[int]] = {}
+
+        def visit(n: int) -> list[int]:
+            if self.feature[n] < 0:
+                leaves.append(n)
+                return [len(leaves) - 1]
+            below[n] = visit(int(self.left[n]))
+            return below[n] + visit(int(self.right[n]))
+
+        visit(root)
+        return leaves, below
+
+
+_ALL = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+@dataclass(frozen=True)
+class _Splits:
+    """Every tree's splits in one row, tree by tree, for scoring without walking."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    keeps: np.ndarray       # per split: the leaves of its tree still possible if a row goes right
+    tree_start: np.ndarray  # per tree: where its splits begin
+    leaf_value: np.ndarray  # per tree and leaf position (left to right): the leaf's raw score
 
 
 @dataclass(frozen=True)
