@@ -110,6 +110,12 @@ def canonical(term: str) -> str:
     return SYNONYMS.get(term, term)
 
 
+@lru_cache(maxsize=65536)
+def term_stem(word: str) -> str:
+    """The stem a word is compared in, synonyms folded (as content_terms does)."""
+    return canonical(stem(word))
+
+
 def content_terms(text: str) -> list[str]:
     """Stems of the words that carry meaning (no stopwords, no question words)."""
     return [canonical(stem(w)) for w in words(text)

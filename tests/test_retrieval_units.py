@@ -216,8 +216,7 @@ def test_a_pronoun_takes_the_name_the_reader_just_asked_about():
 def test_the_key_phrase_is_the_span_that_holds_the_question_word():
     """'how many armenians' leads with '120,000 ethnic Armenians', which holds the word, not with
     the next figure, whose start happens to lie nearer to it."""
-    from assistant.answering.features import term_stem
-    from assistant.text import content_terms
+    from assistant.text import content_terms, term_stem
 
     sentence = ("The Nagorno-Karabakh region houses approximately 120,000 ethnic Armenians in "
                 "addition to almost 500 civilians relocated by Russian soldiers.")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..index import CorpusIndex
-from ..text import content_terms
+from ..text import content_terms, term_stem
 from ..types import Citation, Passage
 from . import analysis
 from .answerer import Draft, Evidence, TokenSink
-from .features import FeatureExtractor, term_stem
+from .features import FeatureExtractor
 from .query import Candidate, Query, QueryPart, Reader, candidates_from
 from .wordsim import WordVectors
 

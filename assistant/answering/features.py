@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 
 import numpy as np
 
 from ..index import CorpusIndex
-from ..text import STOPWORDS, canonical, content_terms, match_words, stem
+from ..text import STOPWORDS, content_terms, match_words, term_stem
 from . import analysis
 from .query import Candidate, QueryPart
 from .wordsim import WordVectors, word_matches
@@ -64,10 +63,6 @@ _FOCUS_SKIP = frozenset("is was are were did do does has have had will would can
                         "of in on at to for by many much kind type sort".split())
 
 
-@lru_cache(maxsize=65536)
-def term_stem(word: str) -> str:
-    """The stem question and sentence words are compared in (synonyms folded, as content_terms does)."""
-    return canonical(stem(word))
 
 
 class FeatureExtractor:

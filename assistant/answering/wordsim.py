@@ -26,7 +26,7 @@ from threading import Lock
 
 import numpy as np
 
-from ..text import canonical, stem
+from ..text import term_stem
 
 logger = logging.getLogger(__name__)
 
@@ -117,15 +117,18 @@ def word_matches(question_words: list[str], sentence_words: list[list[str]],
         return out
     sims = vectors.matrix(question_words) @ vectors.matrix(vocab).T  # question words x vocab
     soft = np.clip((sims - LOW) / (HIGH - LOW), 0.0, 1.0)
-    q_stems = [canonical(stem(w)) for w in question_words]
-    v_stems = [canonical(stem(w)) for w in vocab]
+    # The same stem is a full match, whatever the vectors say.
+    stem_ids: dict[str, int] = {}
+    q_stems = np.array([stem_ids.setdefault(term_stem(w), len(stem_ids)) for w in question_words])
+    v_stems = np.array([stem_ids.setdefault(term_stem(w), len(stem_ids)) for w in vocab])
+    soft[q_stems[:, None] == v_stems[None, :]] = 1.0
+    # Each sentence's best match of each question word: a max over its words' columns, all
+    # sentences at once (np.maximum.reduceat over the sentences' columns laid end to end).
     col = {w: i for i, w in enumerate(vocab)}
-    for row, ws in enumerate(sentence_words):
-        if ws:
-            cols = [col[w] for w in ws]
-            out[row] = soft[:, cols].max(axis=1)
-            stems = {v_stems[c] for c in cols}
-            out[row][[i for i, t in enumerate(q_stems) if t in stems]] = 1.0
+    filled = [row for row, ws in enumerate(sentence_words) if ws]
+    cols = [col[w] for row in filled for w in sentence_words[row]]
+    starts = np.cumsum([0] + [len(sentence_words[row]) for row in filled[:-1]])
+    out[filled] = np.maximum.reduceat(soft[:, cols], starts, axis=1).T
     return out
 
 
