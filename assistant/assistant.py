@@ -53,6 +53,8 @@ class Assistant:
         if index_dir is not None:
             overrides["index_dir"] = index_dir
         self.settings = base.replace(**overrides) if overrides else base
+        if self.settings.numpy_blas_threads > 0:
+            limit_numpy_blas(self.settings.numpy_blas_threads)
         if corpus is None:
             corpus = self.settings.corpus_dir
         self.corpus = [Path(p) for p in (corpus if isinstance(corpus, list | tuple) else [corpus])]
@@ -277,6 +279,17 @@ class Turn:
     query: Query | None = None
     passages: list[Passage] = field(default_factory=list)
     llm_failed: str | None = None  # why the model was given up on, shown as the answer's notice
+
+
+def limit_numpy_blas(threads: int) -> None:
+    """Let numpy's bundled BLAS use at most `threads` threads (in this whole process); other BLAS
+    libraries (torch's, if loaded) are left alone."""
+    from threadpoolctl import ThreadpoolController
+
+    for lib in ThreadpoolController().lib_controllers:
+        # numpy's wheels keep their OpenBLAS in numpy.libs (numpy/.dylibs on macOS).
+        if lib.user_api == "blas" and "numpy" in str(Path(lib.filepath).parent):
+            lib.set_num_threads(threads)
 
 
 def _ms(since: float) -> float:

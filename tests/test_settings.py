@@ -39,3 +39,23 @@ def test_bad_environment_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("ASSISTANT_CHUNK_TOKENS", "big")
     with pytest.raises(SettingsError, match="ASSISTANT_CHUNK_TOKENS"):
         Settings.load()
+
+
+def test_numpy_blas_is_held_to_the_setting_and_left_alone_at_zero(bot, two_article_corpus):
+    """The reader's small products ran 10x slower handed to OpenBLAS's second thread; the
+    Assistant holds numpy's BLAS to `numpy_blas_threads`, and leaves it alone when that is 0."""
+    from threadpoolctl import threadpool_info
+
+    from assistant import Assistant
+
+    def numpy_blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+
+    assert numpy_blas(), "numpy's BLAS was not found"
+    Assistant(two_article_corpus, index_dir=bot.index_path, ingest=False, numpy_blas_threads=2)
+    assert set(numpy_blas()) == {2}
+    Assistant(two_article_corpus, index_dir=bot.index_path, ingest=False, numpy_blas_threads=0)
+    assert set(numpy_blas()) == {2}
+    Assistant(two_article_corpus, index_dir=bot.index_path, ingest=False)
+    assert set(numpy_blas()) == {1}
