@@ -8,6 +8,7 @@ them, and one threshold, fitted with the model, decides. No rule here overrides 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +98,9 @@ class ExtractiveAnswerer:
             citations.append(Citation(marker=marker, doc_id=s.doc_id, title=doc.title,
                                       sentence_id=s.index, start=s.start, end=s.end, text=s.text,
                                       score=round(candidate.probability, 4)))
-            lead = analysis.key_phrase(part.kind, s.text, set(content_terms(part.text)), term_stem)
+            terms = set(content_terms(part.text))
+            lead = _short_answer(part.kind, analysis.key_phrase(part.kind, s.text, terms, term_stem),
+                                 s.text, terms)
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
         return Draft(text="\n\n".join(pieces), citations=citations, abstained=False,
@@ -110,6 +113,29 @@ class ExtractiveAnswerer:
         text = ("The articles do not say. " + (f"They cover: {covered}{more}." if titles
                                                else "No articles are indexed yet."))
         return Draft(text=text, citations=[], abstained=True, confidence=round(confidence, 4))
+
+
+# Words a span can run on into ("230 homes were —"): not part of a short answer.
+_RUN_ON = re.compile(r"(?:[\s,;:]+(?:were|was|is|are|had|has|have|been|be|will|would|said|says|that|"
+                     r"who|which|and|or|of|the|a|an|to|in|on|at|by|for|from|with|as))+$", re.I)
+
+
+_LISTED = re.compile(r"\s*(?:,|,?\s+(?:and|or|as well as))\s+(?:the\s+)?", re.I)
+
+
+def _short_answer(kind: str, lead: str | None, sentence: str, terms: set[str]) -> str | None:
+    """The lead phrase if it reads as a short answer; None (the quote alone) when it does not,
+    as when the lead is one of several parties the sentence lists ("A, B and C called ...")."""
+    if not lead:
+        return None
+    lead = _RUN_ON.sub("", lead).strip(" ,;:\u2014-")
+    at = sentence.find(lead)
+    if kind == analysis.PERSON and at >= 0:
+        for a, b in analysis.spans_of(kind, sentence):
+            gap = sentence[b:at] if b <= at else sentence[at + len(lead):a]
+            if (a, b) != (at, at + len(lead)) and _LISTED.fullmatch(gap):
+                return None
+    return lead or None
 
 
 def _capitalise(s: str) -> str:
