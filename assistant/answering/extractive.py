@@ -100,7 +100,7 @@ class ExtractiveAnswerer:
                                       score=round(candidate.probability, 4)))
             terms = set(content_terms(part.text))
             lead = _short_answer(part.kind, analysis.key_phrase(part.kind, s.text, terms, term_stem),
-                                 s.text, terms)
+                                 s.text, terms, part.text)
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
         return Draft(text="\n\n".join(pieces), citations=citations, abstained=False,
@@ -120,13 +120,16 @@ _RUN_ON = re.compile(r"(?:[\s,;:]+(?:were|was|is|are|had|has|have|been|be|will|w
                      r"who|which|and|or|of|the|a|an|to|in|on|at|by|for|from|with|as))+$", re.I)
 
 
+_WHO_IS_NAME = re.compile(r"\s*(?i:who\s+(?:is|was|are|were))\s+(?!(?i:the|a|an)\b)[A-Z]")
 _LISTED = re.compile(r"\s*(?:,|,?\s+(?:and|or|as well as))\s+(?:the\s+)?", re.I)
 
 
-def _short_answer(kind: str, lead: str | None, sentence: str, terms: set[str]) -> str | None:
-    """The lead phrase if it reads as a short answer; None (the quote alone) when it does not,
-    as when the lead is one of several parties the sentence lists ("A, B and C called ...")."""
-    if not lead:
+def _short_answer(kind: str, lead: str | None, sentence: str, terms: set[str],
+                  question: str = "") -> str | None:
+    """The lead phrase if it reads as a short answer; None (the quote alone) when it does not:
+    when the lead is one of several parties the sentence lists ("A, B and C called ..."), or
+    when the question asks who a named person is (the answer is what they are, not a name)."""
+    if not lead or (kind == analysis.PERSON and _WHO_IS_NAME.match(question)):
         return None
     lead = _RUN_ON.sub("", lead).strip(" ,;:\u2014-")
     at = sentence.find(lead)
