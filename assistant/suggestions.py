@@ -98,7 +98,7 @@ def _quantity_question(sentence: str) -> str | None:
 
 _AUX = {"is", "are", "was", "were", "has", "have", "had", "will", "would", "can", "could"}
 _PREPOSITION = {"of", "to", "in", "at", "for", "from", "with", "about", "by", "on", "than", "up",
-                "and", "or", "but", "some", "about", "around", "nearly", "almost"}
+                "and", "or", "but", "some", "around", "nearly", "almost"}
 _DETERMINER = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her", "our"}
 _IRREGULAR_PAST = {
     "drew": "draw", "cost": "cost", "had": "have", "made": "make", "took": "take", "saw": "see",

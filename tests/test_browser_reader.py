@@ -19,8 +19,8 @@ FERRY = """Kelby Island Opens Its First Charging Point
 
 The town's charging point opened on Monday beside the ferry terminal, the council said.
 
-The island has 2,400 residents. The charging point cost 85,000 euros. The ferry's new battery lets it cross the sound 14 times a
-day without recharging.
+The island has 2,400 residents. The charging point cost 85,000 euros.
+The ferry's new battery lets it cross the sound 14 times a day without recharging.
 
 Harbour master Ines Holt said the island's fishing boats would be next.
 """
@@ -180,6 +180,24 @@ def test_a_too_large_upload_is_refused_with_a_lasting_one_line_reason(request, s
     text = reason.inner_text().strip()
     assert text == "Could not add big-report.txt: it is 30.1 MB; the limit is 5 MB."
     assert "Error" not in page.page.locator("#qa-upload").inner_text()
+
+
+def test_a_too_large_file_dropped_on_the_upload_box_is_refused_the_same_way(desktop):
+    desktop.page.get_by_text("Add an article").click()
+    sent = []
+    desktop.page.on("request", lambda r: "/upload" in r.url and sent.append(r.url))
+    desktop.page.evaluate(
+        """() => { const dt = new DataTransfer();
+                   dt.items.add(new File([new Uint8Array(30_000_000)], 'dropped.txt', {type: 'text/plain'}));
+                   const area = document.querySelector('#qa-upload [data-testid="file-upload"]')
+                                .parentElement;
+                   area.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,
+                                                             cancelable: true})); }""")
+    reason = desktop.page.locator("#qa-upload-refused")
+    reason.wait_for(state="visible", timeout=10_000)
+    desktop.page.wait_for_timeout(3_000)
+    assert reason.inner_text().strip() == "Could not add dropped.txt: it is 30.0 MB; the limit is 5 MB."
+    assert sent == []  # refused in the browser: nothing was sent
 
 
 # 6. Clearing the chat clears what the assistant remembers -----------------------------------
