@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from . import web_assets
 from .answering.verify import StreamCleaner
 from .assistant import Assistant
 from .documents import SUPPORTED_SUFFIXES, BadFile, load_file
@@ -38,10 +39,14 @@ PANEL_JS = """
 function show(mark, flash) {
   const box = element.querySelector('.qa-articles');
   if (!box || !mark) return;
+  element.querySelectorAll('mark.qa-active').forEach(m => m.classList.remove('qa-active'));
+  if (flash) {  // a click: centre it in the box and in the window (on a phone the panel is below)
+    mark.classList.add('qa-active');
+    mark.scrollIntoView({block: 'center', inline: 'nearest'});
+    return;
+  }
   const offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top;
   box.scrollTop += offset - box.clientHeight / 3;
-  element.querySelectorAll('mark.qa-active').forEach(m => m.classList.remove('qa-active'));
-  if (flash) mark.classList.add('qa-active');
 }
 element.addEventListener('click', (event) => {
   const link = event.target.closest('[data-target]');
@@ -65,8 +70,8 @@ CSS = """
 .qa-article + .qa-article { border-top: 1px dashed var(--border-color-primary); margin-top: .8rem; }
 .qa-article-title { font-size: 1rem; margin: .2rem 0 .5rem; }
 .qa-article-text p { margin: 0 0 .6rem; line-height: 1.5; }
-mark.qa-mark { background: #fde68a; color: inherit; padding: 0 .1rem; border-radius: 3px; }
-mark.qa-active { background: #f59e0b; outline: 2px solid #b45309; }
+mark.qa-mark { background: #fde68a; color: #1c1917; padding: 0 .1rem; border-radius: 3px; }
+mark.qa-active { background: #fbbf24; color: #1c1917; outline: 2px solid #b45309; }
 .qa-sup { font-weight: 600; margin-left: .1rem; }
 .qa-meta { color: var(--body-text-color-subdued); }
 """
@@ -252,7 +257,8 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
                 picker = gr.Dropdown(picker_choices(), value=ALL, label="Ask about",
                                      elem_id="qa-picker", interactive=True)
                 chatbot = gr.Chatbot(sanitize_html=True, render_markdown=True, height=420,
-                                     elem_id="qa-chat", label="Chat", feedback_options=None)
+                                     elem_id="qa-chat", label="Chat", feedback_options=None,
+                                     autoscroll=False)  # web_assets scrolls to an answer's start
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question about the articles",
                                      show_label=False, scale=6, elem_id="qa-question",
@@ -289,6 +295,8 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
                     ).then(answer, [pending, chatbot, convo, picker, n_sources],
                            [chatbot, convo, panel], **private)
         clear_btn.click(clear, [picker], [chatbot, convo, pending, panel], queue=False, **private)
+        # The chat's own trash icon empties the messages; what the assistant remembers goes too.
+        chatbot.clear(clear, [picker], [chatbot, convo, pending, panel], queue=False, **private)
         picker.change(pick, [picker], [panel, *buttons], **private)
         if upload_dir is not None:
             file.upload(upload, [file], [status, file, picker, panel, *buttons],
@@ -355,6 +363,7 @@ def launch(bot: Assistant | None = None, upload_dir: Path | None = None, **kwarg
     # One file of up to MAX_UPLOAD_MB MiB, plus the multipart envelope.
     kwargs.setdefault("app_kwargs", {"middleware": [
         Middleware(UploadLimit, max_bytes=MAX_UPLOAD_MB * 1_048_576 + 64_000)]})
-    kwargs.setdefault("css", CSS)
+    kwargs.setdefault("css", CSS + web_assets.CSS)
+    kwargs.setdefault("head", web_assets.head(MAX_UPLOAD_MB * 1_000_000))
     kwargs.setdefault("footer_links", ["api"])
     return demo.launch(**kwargs)

@@ -17,11 +17,16 @@ from .types import Answer, Citation, Document
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 _MARKER = re.compile(r"\s?\[(\d+)\]")
+_MARKER_SPLIT = re.compile(r"\[(\d+)\]")
 
 
 def escape(text: str) -> str:
-    """Article text is data: neither HTML nor Markdown in it may render, link or load anything."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+    """Article text is data: neither HTML nor Markdown in it may render, link or load anything.
+
+    Quotes stay as typed: outside a tag they are plain text, and `html.escape(quote=True)` would
+    write `'` as `&#x27;`, whose `#` the Markdown escape then breaks, so the page showed it raw.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def h(text: str) -> str:
@@ -30,18 +35,25 @@ def h(text: str) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer as chat Markdown: escaped text, then its numbered sources."""
-    body = escape(answer.text).replace("\n", "  \n")
+    """The answer as chat Markdown, said once: escaped text whose `[n]` markers link to their
+    sentence in the sources panel (which quotes and highlights it; the chat does not repeat it)."""
+    markers = {c.marker for c in answer.citations}
+    pieces = []
+    for i, piece in enumerate(_MARKER_SPLIT.split(answer.text)):
+        if i % 2 and int(piece) in markers:
+            pieces.append(marker_link(int(piece)))
+        else:
+            pieces.append(escape(f"[{piece}]" if i % 2 else piece))
+    body = "".join(pieces).replace("\n", "  \n")
     if answer.notice:
         body = f"*{escape(answer.notice)}*\n\n{body}"
-    if not answer.citations:
-        return body
-    lines = [body, "", "**Sources**", ""]
-    for c in answer.citations:
-        lines.append(f"{c.marker}\\. *{escape(c.title)}*, sentence {c.sentence_id}: "
-                     f"\u201c{escape(c.text)}\u201d")
-        lines.append("")
-    return "\n".join(lines)
+    return body
+
+
+def marker_link(marker: int) -> str:
+    """`[n]` as the same link the panel's list has: one click shows its sentence in the article."""
+    return (f'<button type="button" class="qa-cite-link qa-chat-cite" '
+            f'title="Show this sentence in the article">[{marker}]</button>')
 
 
 def render_partial(text: str) -> str:
@@ -117,7 +129,8 @@ def render_abstention(answer: Answer, documents: list[Document],
     reason = h(answer.error) if answer.error else "The articles do not cover this."
     items = []
     for doc in documents:
-        asks = "".join(f"<li>{h(q)}</li>" for q in suggestions.get(doc.doc_id, [])[:2])
+        asks = "".join(f'<li><button type="button" class="qa-try-ask" data-question="{h(q)}" '
+                       f'title="Ask this">{h(q)}</button></li>' for q in suggestions.get(doc.doc_id, []))
         items.append(f'<li><span class="qa-cite-title">{h(doc.title)}</span>'
                      + (f'<ul class="qa-try">{asks}</ul>' if asks else "") + "</li>")
     covered = (f'<p>They cover:</p><ul class="qa-covered">{"".join(items)}</ul>' if items

@@ -38,9 +38,10 @@ def test_the_llm_reply_streams_into_the_chat_then_shows_verified_sources(browser
                     "() => { const b = document.querySelector('[data-testid=\"bot\"]');"
                     " return b && b.innerText.includes('checking the sources'); }", timeout=60_000)
                 partial = bot_msg.inner_text()
+                # The verified answer replaces the streamed words (its sources are in the panel).
                 page.page.wait_for_function(
-                    "() => document.querySelector('[data-testid=\"bot\"]').innerText.includes('Sources')",
-                    timeout=60_000)
+                    "() => !document.querySelector('[data-testid=\"bot\"]').innerText"
+                    ".includes('checking the sources')", timeout=60_000)
                 final = bot_msg.inner_text()
                 mark = page.page.locator("#qa-sources mark#qa-mark-1").inner_text()
                 intro = page.page.locator("#qa-intro").inner_text()

@@ -8,6 +8,7 @@ them, and one threshold, fitted with the model, decides. No rule here overrides 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,9 @@ class ExtractiveAnswerer:
             citations.append(Citation(marker=marker, doc_id=s.doc_id, title=doc.title,
                                       sentence_id=s.index, start=s.start, end=s.end, text=s.text,
                                       score=round(candidate.probability, 4)))
-            lead = analysis.key_phrase(part.kind, s.text, set(content_terms(part.text)), term_stem)
+            terms = set(content_terms(part.text))
+            lead = _short_answer(part.kind, analysis.key_phrase(part.kind, s.text, terms, term_stem),
+                                 s.text, terms, part.text)
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
         return Draft(text="\n\n".join(pieces), citations=citations, abstained=False,
@@ -102,6 +105,32 @@ class ExtractiveAnswerer:
                                                else "No articles are indexed yet."))
         return Draft(text=text, citations=[], abstained=True, confidence=round(confidence, 4),
                      mode=self.name)
+
+
+# Words a span can run on into ("230 homes were —"): not part of a short answer.
+_RUN_ON = re.compile(r"(?:[\s,;:]+(?:were|was|is|are|had|has|have|been|be|will|would|said|says|that|"
+                     r"who|which|and|or|of|the|a|an|to|in|on|at|by|for|from|with|as))+$", re.I)
+
+
+_WHO_IS_NAME = re.compile(r"\s*(?i:who\s+(?:is|was|are|were))\s+(?!(?i:the|a|an)\b)[A-Z]")
+_LISTED = re.compile(r"\s*(?:,|,?\s+(?:and|or|as well as))\s+(?:the\s+)?", re.I)
+
+
+def _short_answer(kind: str, lead: str | None, sentence: str, terms: set[str],
+                  question: str = "") -> str | None:
+    """The lead phrase if it reads as a short answer; None (the quote alone) when it does not:
+    when the lead is one of several parties the sentence lists ("A, B and C called ..."), or
+    when the question asks who a named person is (the answer is what they are, not a name)."""
+    if not lead or (kind == analysis.PERSON and _WHO_IS_NAME.match(question)):
+        return None
+    lead = _RUN_ON.sub("", lead).strip(" ,;:\u2014-")
+    at = sentence.find(lead)
+    if kind == analysis.PERSON and at >= 0:
+        for a, b in analysis.spans_of(kind, sentence):
+            gap = sentence[b:at] if b <= at else sentence[at + len(lead):a]
+            if (a, b) != (at, at + len(lead)) and _LISTED.fullmatch(gap):
+                return None
+    return lead or None
 
 
 def _capitalise(s: str) -> str:
