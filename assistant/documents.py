@@ -48,11 +48,17 @@ _LEGAL = re.compile(r"^\W*(©|\(c\)|copyright\b|all rights reserved)", re.IGNORE
 _BOILERPLATE_MAX_WORDS = 16
 
 
+# A site's navigation: three or more short items between bars or bullets ("Home | News | Sport").
+_NAV = re.compile(r"^[^|•·]{1,30}(\s[|•·]\s[^|•·]{1,30}){2,}$")
+
+
 def is_boilerplate(line: str) -> bool:
     """True for a promotional or navigational line that is not part of the story."""
     words = line.split()
     if not words or len(words) > _BOILERPLATE_MAX_WORDS:
         return False
+    if _NAV.match(line) and not re.search(r"[.?!:\"\u201d]\s*$", line):
+        return True
     if _LEGAL.search(line) or line.strip().lower() in {"advertisement", "sponsored content"}:
         return True
     if not _CTA.search(line):
@@ -181,25 +187,6 @@ def decode(data: bytes) -> str:
     return text
 
 
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_MARKUP = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|[*_`]{1,3}")
-
-
-def markdown_to_text(md: str) -> str:
-    """Markdown to the plain text a reader sees: images dropped, links kept as their words."""
-    lines = []
-    for line in md.split("\n"):
-        if re.fullmatch(r"\s*([-*_]\s*){3,}", line) or line.strip().startswith("```"):
-            lines.append("")
-            continue
-        line = _MD_IMAGE.sub("", line)
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_MARKUP.sub("", line)
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def html_to_text(html: str) -> str:
     """Main text of an HTML page (trafilatura), its title first."""
     import trafilatura
@@ -280,9 +267,25 @@ def parse_article(data: bytes, path: Path) -> Document:
     if suffix in (".html", ".htm"):
         text = html_to_text(text)
     elif suffix in (".md", ".markdown"):
-        text = markdown_to_text(text)
+        title, paragraphs = markdown_parts(text)
+        return build_document(title, paragraphs, source=str(path))
     title, paragraphs = clean_text(text)
     return build_document(title, paragraphs, source=str(path))
+
+
+def markdown_parts(md: str) -> tuple[str, list[str]]:
+    """(title, paragraphs) of a Markdown article: cleaned like text, each block a paragraph."""
+    from .formats.markdown import read_markdown
+
+    article = read_markdown(md)
+    blocks = [b for b in (clean_line(x) for x in article.blocks) if b and not is_boilerplate(b)]
+    title = clean_line(article.title)
+    if not title and blocks:
+        title, blocks = blocks[0], blocks[1:]
+    byline = clean_line(article.byline)
+    if byline and not any(b.casefold() == byline.casefold() for b in blocks):
+        blocks.insert(0, byline)
+    return title, blocks
 
 
 @dataclass
