@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, embedding BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS withheld (path TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS sources_doc ON sources (doc_id);
 """
@@ -169,11 +170,23 @@ class Catalog:
                  for c in chunks])
             self.touch()
 
-    def remove_document(self, doc_id: str) -> None:
+    def remove_document(self, doc_id: str, *, withhold: dict[str, str] | None = None) -> None:
+        """`withhold`: files (path: hash of their bytes) that ingest must not bring back."""
         with self._transaction():
             for table in ("documents", "sentences", "chunks", "sources"):
                 self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+            self._db.executemany("INSERT OR REPLACE INTO withheld VALUES (?, ?)",
+                                 list((withhold or {}).items()))
             self.touch()
+
+    # Files of articles the user removed whose files we may not delete (their own corpus):
+    # ingest leaves them out while their bytes stay the same. Kept by clear(): a rebuild is
+    # not a request to bring removed articles back.
+    def withheld(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT path, sha FROM withheld"))
+
+    def release_withheld(self, path: str) -> None:
+        self._db.execute("DELETE FROM withheld WHERE path = ?", (path,))
 
     def set_source(self, record: SourceRecord) -> None:
         self._db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?)",

@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, ask, chat, eval. Parses input, calls the library, prints the Answer."""
+"""The `assistant` command (ingest, ask, chat, list, remove, eval): a thin layer over the library."""
 
 from __future__ import annotations
 
@@ -112,6 +112,31 @@ def _stream_answer(bot, question: str, history: list[dict[str, str]]):
     raise RuntimeError("the answer stream ended without an answer")
 
 
+def cmd_list(args) -> int:
+    bot = _assistant(args, ingest=False)
+    for d in bot.documents():
+        print(f"{d.doc_id}  {d.title}  ({len(d.sentences)} sentences, {d.source})")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    bot = _assistant(args, ingest=False)
+    doc = bot.article(" ".join(args.article))
+    if not args.yes:
+        print(f"Remove \u201c{doc.title}\u201d ({doc.doc_id}, {doc.source}) from the index? "
+              "An uploaded file is deleted; a file in your corpus folder is kept. [y/N] ", end="",
+              flush=True)
+        try:
+            reply = input()
+        except (EOFError, KeyboardInterrupt):
+            reply = ""
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Nothing was removed.")
+            return 1
+    print(bot.remove(doc.doc_id).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive questions with follow-ups")
     _add_common(p)
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("list", help="list the indexed articles (id, title, file)")
+    _add_common(p)
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("remove", help="remove one article from the index (asks first)")
+    _add_common(p)
+    p.add_argument("article", nargs="+", metavar="ID_OR_TITLE")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_remove)
     register_eval(sub)
     return parser
 
