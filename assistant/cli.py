@@ -44,7 +44,9 @@ def format_answer(answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"  [{c.marker}] {c.title} (sentence {c.sentence_id}, chars {c.start}-{c.end})")
+            page = f"p. {c.page}, " if c.page is not None else ""
+            lines.append(f"  [{c.marker}] {c.title} ({page}sentence {c.sentence_id}, "
+                         f"chars {c.start}-{c.end})")
             lines.append(f"      {c.text}")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import CorpusError
 from .types import Document, Sentence
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
 
 class BadFile(ValueError):
@@ -155,19 +155,24 @@ def content_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def build_document(title: str, paragraphs: list[str], source: str) -> Document:
-    """Lay out title and paragraphs as the text a reader sees, and index its sentences."""
+def build_document(title: str, paragraphs: list[str], source: str, *,
+                   pages: list[int] | None = None, title_page: int | None = None) -> Document:
+    """Lay out title and paragraphs as the text a reader sees, and index its sentences.
+
+    `pages`: each paragraph's page number (a PDF's), kept on its sentences.
+    """
     if not title:
         raise BadFile("no text left after cleaning")
     text = title
-    spans: list[tuple[int, int]] = [(0, len(title))]
-    for para in paragraphs:
+    spans: list[tuple[int, int, int | None]] = [(0, len(title), title_page)]
+    for n, para in enumerate(paragraphs):
         text += "\n\n"
         base = len(text)
         text += para
-        spans.extend((base + s, base + e) for s, e in split_sentences(para))
+        page = pages[n] if pages else None
+        spans.extend((base + s, base + e, page) for s, e in split_sentences(para))
     doc_id = content_id(text)
-    sentences = [Sentence(doc_id, i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)]
+    sentences = [Sentence(doc_id, i, s, e, text[s:e], page) for i, (s, e, page) in enumerate(spans)]
     return Document(doc_id=doc_id, title=title, source=source, text=text, sentences=sentences)
 
 
@@ -262,6 +267,8 @@ def read_article_bytes(path: Path, *, max_bytes: int) -> bytes:
 def parse_article(data: bytes, path: Path) -> Document:
     """An article file's bytes (its name gives the format) as a Document, or BadFile."""
     suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return pdf_document(data, source=str(path))
     text = decode(data)
     sniff_markup(text, suffix)
     if suffix in (".html", ".htm"):
@@ -271,6 +278,27 @@ def parse_article(data: bytes, path: Path) -> Document:
         return build_document(title, paragraphs, source=str(path))
     title, paragraphs = clean_text(text)
     return build_document(title, paragraphs, source=str(path))
+
+
+def pdf_document(data: bytes, source: str) -> Document:
+    """A PDF's text as a Document whose sentences know their page, or BadFile."""
+    from .formats.pdf import PdfProblem, read_pdf
+
+    try:
+        article = read_pdf(data)
+    except PdfProblem as exc:
+        raise BadFile(str(exc)) from None
+    paragraphs, pages = [], []
+    for page in article.pages:
+        for para in page.paragraphs:
+            para = clean_line(para)
+            if para and not is_boilerplate(para):
+                paragraphs.append(para)
+                pages.append(page.number)
+    title, title_page = clean_line(article.title), article.title_page
+    if not title and paragraphs:
+        title, title_page = paragraphs.pop(0), pages.pop(0)
+    return build_document(title, paragraphs, source, pages=pages, title_page=title_page)
 
 
 def markdown_parts(md: str) -> tuple[str, list[str]]:

@@ -29,7 +29,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ALL = "__all__"
-UPLOAD_TYPES = [".txt", ".md", ".html"]  # what the picker offers; the library also reads the variants
+# What the picker offers; the library also reads the variants (.htm, .markdown).
+UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf"]
 MAX_UPLOAD_MB = 5
 N_SUGGESTIONS = 4
 

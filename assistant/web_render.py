@@ -38,10 +38,15 @@ def render_answer(answer: Answer) -> str:
         return body
     lines = [body, "", "**Sources**", ""]
     for c in answer.citations:
-        lines.append(f"{c.marker}\\. *{escape(c.title)}*, sentence {c.sentence_id}: "
+        lines.append(f"{c.marker}\\. *{escape(c.title)}*{page_label(c)}, sentence {c.sentence_id}: "
                      f"\u201c{escape(c.text)}\u201d")
         lines.append("")
     return "\n".join(lines)
+
+
+def page_label(c: Citation) -> str:
+    """", p. 3" for a sentence of a paged file (PDF); nothing otherwise."""
+    return f", p.\u00a0{int(c.page)}" if c.page is not None else ""
 
 
 def render_partial(text: str) -> str:
@@ -102,6 +107,7 @@ def render_sources(answer: Answer, documents: dict[str, Document],
             f'<li class="qa-cite"><button type="button" class="qa-cite-link" '
             f'data-target="{mark_id(c.marker)}" title="Show this sentence in the article">'
             f'[{c.marker}]</button> <span class="qa-cite-title">{h(c.title)}</span>'
+            f'{page_label(c)}'
             f'<blockquote class="qa-quote">\u201c{h(c.text)}\u201d</blockquote></li>')
     cited_docs = list(dict.fromkeys(c.doc_id for c in answer.citations))
     articles = "".join(render_article(documents[d], answer.citations)

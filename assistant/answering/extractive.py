@@ -96,7 +96,7 @@ class ExtractiveAnswerer:
             doc = self.index.documents[s.doc_id]
             citations.append(Citation(marker=marker, doc_id=s.doc_id, title=doc.title,
                                       sentence_id=s.index, start=s.start, end=s.end, text=s.text,
-                                      score=round(candidate.probability, 4)))
+                                      score=round(candidate.probability, 4), page=s.page))
             lead = analysis.key_phrase(part.kind, s.text, set(content_terms(part.text)), term_stem)
             quote = f"\u201c{s.text}\u201d [{marker}]"
             pieces.append(f"{_capitalise(lead)} \u2014 {quote}" if lead else quote)
