@@ -125,9 +125,10 @@ def cmd_remove(args) -> int:
     bot = _assistant(args, ingest=False)
     doc = bot.article(" ".join(args.article))
     if not args.yes:
-        print(f"Remove \u201c{doc.title}\u201d ({doc.doc_id}, {doc.source}) from the index? "
-              "An uploaded file is deleted; a file in your corpus folder is kept. [y/N] ", end="",
-              flush=True)
+        from .removal import confirmation
+
+        print(f"{doc.doc_id}  {doc.source}")
+        print(f"{confirmation(doc, bot.settings.uploads_path)} [y/N] ", end="", flush=True)
         try:
             reply = input()
         except (EOFError, KeyboardInterrupt):

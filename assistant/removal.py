@@ -40,6 +40,14 @@ class Removal:
         return text + "."
 
 
+def confirmation(doc: Document, uploads: Path | None) -> str:
+    """The question to ask before removing `doc`, saying what happens to its file."""
+    uploaded = uploads is not None and Path(doc.source).resolve().is_relative_to(uploads.resolve())
+    return (f"Remove \u201c{doc.title}\u201d from the index? "
+            + ("Its uploaded file is deleted." if uploaded else
+               "Its file in your corpus folder is kept, and stays out of the index unless it changes."))
+
+
 def find_article(documents: list[Document], which: str) -> Document:
     """The article with this id (or unique id prefix of 6+ characters) or this exact title."""
     which = (which or "").strip()
