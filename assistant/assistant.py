@@ -27,6 +27,7 @@ from .embeddings import Embedder
 from .errors import LLMUnavailable
 from .index import CorpusIndex
 from .ingest import IngestReport, check_compatible, ingest, opening_lock
+from .removal import Removal, find_article, remove_article
 from .retrieval import HybridRetriever, passages_from
 from .settings import Settings
 from .store import open_store
@@ -133,6 +134,21 @@ class Assistant:
 
     def documents(self) -> list[Document]:
         return list(self.index.documents.values())
+
+    def article(self, which: str) -> Document:
+        """The indexed article with this id (or a 6+ character id prefix) or exact title."""
+        return find_article(self.documents(), which)
+
+    def remove(self, which: str) -> Removal:
+        """Remove one article (by id or title) from the index; delete it if it was uploaded.
+
+        A file in a corpus folder is never deleted: it stays out of the index until it changes.
+        Raises ArticleNotFound for an unknown or ambiguous id or title.
+        """
+        removal = remove_article(self.article(which), self.catalog, self.store, self.index_path,
+                                 self.settings.uploads_path)
+        self._load_index()
+        return removal
 
     # asking
     def ask(self, question: str, history: list[dict[str, Any]] | None = None, *,

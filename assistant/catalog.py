@@ -31,11 +31,12 @@ CREATE TABLE IF NOT EXISTS sources (
     sha TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS sentences (
     doc_id TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    embedding BLOB NOT NULL, PRIMARY KEY (doc_id, idx));
+    embedding BLOB NOT NULL, page INTEGER, PRIMARY KEY (doc_id, idx));
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY, embedding BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS withheld (path TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS sources_doc ON sources (doc_id);
 """
@@ -63,6 +64,9 @@ class Catalog:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(sources)")}
         if "sha" not in columns:  # a catalog from before file hashes
             self._db.execute("ALTER TABLE sources ADD COLUMN sha TEXT NOT NULL DEFAULT ''")
+        if "page" not in {r[1] for r in self._db.execute("PRAGMA table_info(sentences)")}:
+            # A catalog from before PDF articles: its sentences have no page (NULL).
+            self._db.execute("ALTER TABLE sentences ADD COLUMN page INTEGER")
 
     def close(self) -> None:
         self._db.close()
@@ -106,11 +110,11 @@ class Catalog:
         for doc_id, title, source, text in self._db.execute(
                 "SELECT doc_id, title, source, text FROM documents ORDER BY rowid"):
             docs[doc_id] = Document(doc_id=doc_id, title=title, source=source, text=text)
-        for doc_id, idx, start, end in self._db.execute(
-                "SELECT doc_id, idx, start, end FROM sentences ORDER BY doc_id, idx"):
+        for doc_id, idx, start, end, page in self._db.execute(
+                "SELECT doc_id, idx, start, end, page FROM sentences ORDER BY doc_id, idx"):
             doc = docs.get(doc_id)
             if doc is not None:
-                doc.sentences.append(Sentence(doc_id, idx, start, end, doc.text[start:end]))
+                doc.sentences.append(Sentence(doc_id, idx, start, end, doc.text[start:end], page))
         return list(docs.values())
 
     def load_sentence_embeddings(self, dim: int) -> dict[tuple[str, int], np.ndarray]:
@@ -160,8 +164,9 @@ class Catalog:
             self._db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc.doc_id,))
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
             self._db.executemany(
-                "INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
-                [(s.doc_id, s.index, s.start, s.end, np.asarray(v, np.float32).tobytes())
+                "INSERT INTO sentences (doc_id, idx, start, end, embedding, page) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(s.doc_id, s.index, s.start, s.end, np.asarray(v, np.float32).tobytes(), s.page)
                  for s, v in zip(doc.sentences, sentence_vectors, strict=True)])
             self._db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
@@ -169,11 +174,23 @@ class Catalog:
                  for c in chunks])
             self.touch()
 
-    def remove_document(self, doc_id: str) -> None:
+    def remove_document(self, doc_id: str, *, withhold: dict[str, str] | None = None) -> None:
+        """`withhold`: files (path: hash of their bytes) that ingest must not bring back."""
         with self._transaction():
             for table in ("documents", "sentences", "chunks", "sources"):
                 self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+            self._db.executemany("INSERT OR REPLACE INTO withheld VALUES (?, ?)",
+                                 list((withhold or {}).items()))
             self.touch()
+
+    # Files of articles the user removed whose files we may not delete (their own corpus):
+    # ingest leaves them out while their bytes stay the same. Kept by clear(): a rebuild is
+    # not a request to bring removed articles back.
+    def withheld(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT path, sha FROM withheld"))
+
+    def release_withheld(self, path: str) -> None:
+        self._db.execute("DELETE FROM withheld WHERE path = ?", (path,))
 
     def set_source(self, record: SourceRecord) -> None:
         self._db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?)",

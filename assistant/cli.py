@@ -1,9 +1,11 @@
-"""The `assistant` command: ingest, ask, chat, eval. Parses input, calls the library, prints the Answer."""
+"""The `assistant` command (ingest, ask, chat, list, remove, eval): a thin layer over the library."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
 import sys
 from pathlib import Path
 
@@ -42,7 +44,9 @@ def format_answer(answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"  [{c.marker}] {c.title} (sentence {c.sentence_id}, chars {c.start}-{c.end})")
+            page = f"p. {c.page}, " if c.page is not None else ""
+            lines.append(f"  [{c.marker}] {c.title} ({page}sentence {c.sentence_id}, "
+                         f"chars {c.start}-{c.end})")
             lines.append(f"      {c.text}")
     return "\n".join(lines)
 
@@ -110,6 +114,32 @@ def _stream_answer(bot, question: str, history: list[dict[str, str]]):
     raise RuntimeError("the answer stream ended without an answer")
 
 
+def cmd_list(args) -> int:
+    bot = _assistant(args, ingest=False)
+    for d in bot.documents():
+        print(f"{d.doc_id}  {d.title}  ({len(d.sentences)} sentences, {d.source})")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    bot = _assistant(args, ingest=False)
+    doc = bot.article(" ".join(args.article))
+    if not args.yes:
+        from .removal import confirmation
+
+        print(f"{doc.doc_id}  {doc.source}")
+        print(f"{confirmation(doc, bot.settings.uploads_path)} [y/N] ", end="", flush=True)
+        try:
+            reply = input()
+        except (EOFError, KeyboardInterrupt):
+            reply = ""
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Nothing was removed.")
+            return 1
+    print(bot.remove(doc.doc_id).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive questions with follow-ups")
     _add_common(p)
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("list", help="list the indexed articles (id, title, file)")
+    _add_common(p)
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("remove", help="remove one article from the index (asks first)")
+    _add_common(p)
+    p.add_argument("article", nargs="+", metavar="ID_OR_TITLE")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_remove)
     register_eval(sub)
     return parser
 
@@ -135,10 +173,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError as exc:
+        if not _stdout_closed():
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        # The reader went away (`... | head -1`): not an error. Whatever is still buffered goes
+        # nowhere, so the interpreter's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (AssistantError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe whose reading end is gone (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import CorpusError
 from .types import Document, Sentence
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
 
 class BadFile(ValueError):
@@ -48,11 +48,17 @@ _LEGAL = re.compile(r"^\W*(©|\(c\)|copyright\b|all rights reserved)", re.IGNORE
 _BOILERPLATE_MAX_WORDS = 16
 
 
+# A site's navigation: three or more short items between bars or bullets ("Home | News | Sport").
+_NAV = re.compile(r"^[^|•·]{1,30}(\s[|•·]\s[^|•·]{1,30}){2,}$")
+
+
 def is_boilerplate(line: str) -> bool:
     """True for a promotional or navigational line that is not part of the story."""
     words = line.split()
     if not words or len(words) > _BOILERPLATE_MAX_WORDS:
         return False
+    if _NAV.match(line) and not re.search(r"[.?!:\"\u201d]\s*$", line):
+        return True
     if _LEGAL.search(line) or line.strip().lower() in {"advertisement", "sponsored content"}:
         return True
     if not _CTA.search(line):
@@ -149,19 +155,24 @@ def content_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def build_document(title: str, paragraphs: list[str], source: str) -> Document:
-    """Lay out title and paragraphs as the text a reader sees, and index its sentences."""
+def build_document(title: str, paragraphs: list[str], source: str, *,
+                   pages: list[int] | None = None, title_page: int | None = None) -> Document:
+    """Lay out title and paragraphs as the text a reader sees, and index its sentences.
+
+    `pages`: each paragraph's page number (a PDF's), kept on its sentences.
+    """
     if not title:
         raise BadFile("no text left after cleaning")
     text = title
-    spans: list[tuple[int, int]] = [(0, len(title))]
-    for para in paragraphs:
+    spans: list[tuple[int, int, int | None]] = [(0, len(title), title_page)]
+    for n, para in enumerate(paragraphs):
         text += "\n\n"
         base = len(text)
         text += para
-        spans.extend((base + s, base + e) for s, e in split_sentences(para))
+        page = pages[n] if pages else None
+        spans.extend((base + s, base + e, page) for s, e in split_sentences(para))
     doc_id = content_id(text)
-    sentences = [Sentence(doc_id, i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)]
+    sentences = [Sentence(doc_id, i, s, e, text[s:e], page) for i, (s, e, page) in enumerate(spans)]
     return Document(doc_id=doc_id, title=title, source=source, text=text, sentences=sentences)
 
 
@@ -179,25 +190,6 @@ def decode(data: bytes) -> str:
     if controls > max(8, len(text) // 20):
         raise BadFile("binary file (control characters), not text")
     return text
-
-
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_MARKUP = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|[*_`]{1,3}")
-
-
-def markdown_to_text(md: str) -> str:
-    """Markdown to the plain text a reader sees: images dropped, links kept as their words."""
-    lines = []
-    for line in md.split("\n"):
-        if re.fullmatch(r"\s*([-*_]\s*){3,}", line) or line.strip().startswith("```"):
-            lines.append("")
-            continue
-        line = _MD_IMAGE.sub("", line)
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_MARKUP.sub("", line)
-        lines.append(line)
-    return "\n".join(lines)
 
 
 def html_to_text(html: str) -> str:
@@ -275,14 +267,53 @@ def read_article_bytes(path: Path, *, max_bytes: int) -> bytes:
 def parse_article(data: bytes, path: Path) -> Document:
     """An article file's bytes (its name gives the format) as a Document, or BadFile."""
     suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return pdf_document(data, source=str(path))
     text = decode(data)
     sniff_markup(text, suffix)
     if suffix in (".html", ".htm"):
         text = html_to_text(text)
     elif suffix in (".md", ".markdown"):
-        text = markdown_to_text(text)
+        title, paragraphs = markdown_parts(text)
+        return build_document(title, paragraphs, source=str(path))
     title, paragraphs = clean_text(text)
     return build_document(title, paragraphs, source=str(path))
+
+
+def pdf_document(data: bytes, source: str) -> Document:
+    """A PDF's text as a Document whose sentences know their page, or BadFile."""
+    from .formats.pdf import PdfProblem, read_pdf
+
+    try:
+        article = read_pdf(data)
+    except PdfProblem as exc:
+        raise BadFile(str(exc)) from None
+    paragraphs, pages = [], []
+    for page in article.pages:
+        for para in page.paragraphs:
+            para = clean_line(para)
+            if para and not is_boilerplate(para):
+                paragraphs.append(para)
+                pages.append(page.number)
+    title, title_page = clean_line(article.title), article.title_page
+    if not title and paragraphs:
+        title, title_page = paragraphs.pop(0), pages.pop(0)
+    return build_document(title, paragraphs, source, pages=pages, title_page=title_page)
+
+
+def markdown_parts(md: str) -> tuple[str, list[str]]:
+    """(title, paragraphs) of a Markdown article: cleaned like text, each block a paragraph."""
+    from .formats.markdown import read_markdown
+
+    article = read_markdown(md)
+    blocks = [b for b in (clean_line(x) for x in article.blocks) if b and not is_boilerplate(b)]
+    title = clean_line(article.title)
+    if not title and blocks:
+        title, blocks = blocks[0], blocks[1:]
+    byline = clean_line(article.byline)
+    if byline and not any(b.casefold() == byline.casefold() for b in blocks):
+        blocks.insert(0, byline)
+    return title, blocks
 
 
 @dataclass

@@ -27,3 +27,7 @@ class LLMUnavailable(AssistantError):
 
 class CorpusError(AssistantError):
     """A corpus path is missing, of the wrong kind, or holds no article; nothing was changed."""
+
+
+class ArticleNotFound(AssistantError):
+    """No indexed article (or more than one) answers to the id or title given."""

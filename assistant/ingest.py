@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class IngestReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     # Articles in the index whose files are not in the folders just read: kept unless pruned.
     kept_elsewhere: list[str] = field(default_factory=list)
+    # Files of articles the user removed (assistant remove), unchanged since: left out.
+    withheld: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -52,7 +55,15 @@ class IngestReport:
         if self.kept_elsewhere:
             text += (f"; {len(self.kept_elsewhere)} indexed articles are not in these folders and "
                      "were kept (--prune would remove them)")
+        if self.withheld:
+            text += (f"; {len(self.withheld)} removed articles stay out while their files are "
+                     "unchanged")
         return text
+
+
+def file_hash(data: bytes) -> str:
+    """What identifies a file's bytes in the catalog (sources, withheld files)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def writer_lock(index_path: Path) -> FileLock:
@@ -94,6 +105,15 @@ def ingest(roots: list[Path], catalog: Catalog, store: VectorStore, embedder: Em
     holds no readable article raises CorpusError before anything changes.
     """
     corpus = find_article_files(roots, may_be_empty=may_be_empty)
+    with sole_writer(index_path):
+        return _sync(corpus, catalog, store, embedder, settings, rebuild=rebuild, prune=prune,
+                     may_be_empty=may_be_empty,
+                     progress=sys.stderr.isatty() if progress is None else progress)
+
+
+@contextmanager
+def sole_writer(index_path: Path):
+    """Held while the index changes; a second writer is refused at once, with what to do."""
     lock = writer_lock(index_path)
     try:
         lock.acquire(timeout=0)
@@ -102,9 +122,7 @@ def ingest(roots: list[Path], catalog: Catalog, store: VectorStore, embedder: Em
             f"Another process is writing the index at {index_path}; wait for it to finish, or "
             "use a Chroma server for many writers.") from None
     try:
-        return _sync(corpus, catalog, store, embedder, settings, rebuild=rebuild, prune=prune,
-                     may_be_empty=may_be_empty,
-                     progress=sys.stderr.isatty() if progress is None else progress)
+        yield
     finally:
         lock.release()
 
@@ -118,7 +136,7 @@ class _Found:
 
 
 def _read_corpus(corpus: CorpusFiles, known: dict[str, SourceRecord], indexed: set[str],
-                 max_bytes: int, may_be_empty: tuple[Path, ...],
+                 max_bytes: int, may_be_empty: tuple[Path, ...], withheld: dict[str, str],
                  report: IngestReport) -> dict[str, _Found]:
     """Read every file that is new or changed; CorpusError if a root yields no article at all."""
     found: dict[str, _Found] = {}
@@ -133,7 +151,11 @@ def _read_corpus(corpus: CorpusFiles, known: dict[str, SourceRecord], indexed: s
             except (OSError, BadFile) as exc:
                 report.skipped.append(Skipped(str(path), str(exc)))
                 continue
-            sha = hashlib.blake2b(data, digest_size=16).hexdigest()
+            sha = file_hash(data)
+            if withheld.get(key) == sha:  # the user removed this article; its file is unchanged
+                report.withheld.append(key)
+                readable += 1
+                continue
             rec = known.get(key)
             same = rec is not None and rec.doc_id in indexed and (
                 rec.sha == sha or (not rec.sha and (rec.size, rec.mtime_ns) == (st.st_size, st.st_mtime_ns)))
@@ -164,10 +186,13 @@ def _sync(corpus: CorpusFiles, catalog: Catalog, store: VectorStore, embedder: E
     reembed = rebuild or not check_compatible(catalog, embedder, settings)
     indexed = catalog.doc_ids()
     sources = catalog.sources()
+    withheld = catalog.withheld()
     found = _read_corpus(corpus, {} if reembed else sources, set() if reembed else indexed,
-                         int(settings.max_file_mb * 1_000_000), may_be_empty, report)
+                         int(settings.max_file_mb * 1_000_000), may_be_empty, withheld, report)
 
     # Past this point the corpus was read; only now does anything change.
+    for key in found.keys() & withheld.keys():  # edited since it was removed: a new article
+        catalog.release_withheld(key)
     # "clean" is recorded when an ingest finishes; anything else (a killed ingest, an index from
     # before this was recorded) means the store may hold vectors the catalog never committed.
     was_clean = catalog.get_meta("ingest_state") == "clean" and not reembed

@@ -15,6 +15,7 @@ class Sentence:
     start: int
     end: int
     text: str
+    page: int | None = None  # the page it is on, for articles read from a paged file (PDF)
 
     @property
     def key(self) -> str:
@@ -76,6 +77,7 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None  # the sentence's page in a paged file (PDF); None otherwise
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from .answering.verify import StreamCleaner
 from .assistant import Assistant
 from .documents import SUPPORTED_SUFFIXES, BadFile, load_file
 from .errors import AssistantError
+from .removal import confirmation
 from .settings import Settings
 from .suggestions import suggest
 from .types import Answer, Document
@@ -30,7 +32,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ALL = "__all__"
-UPLOAD_TYPES = [".txt", ".md", ".html"]  # what the picker offers; the library also reads the variants
+# What the picker offers; the library also reads the variants (.htm, .markdown).
+UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf"]
 MAX_UPLOAD_MB = 5
 N_SUGGESTIONS = 4
 
@@ -256,6 +259,7 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
             with gr.Column(scale=5):
                 picker = gr.Dropdown(picker_choices(), value=ALL, label="Ask about",
                                      elem_id="qa-picker", interactive=True)
+                removal = removal_controls(gr)
                 chatbot = gr.Chatbot(sanitize_html=True, render_markdown=True, height=420,
                                      elem_id="qa-chat", label="Chat", feedback_options=None,
                                      autoscroll=False)  # web_assets scrolls to an answer's start
@@ -298,12 +302,65 @@ def build_app(bot: Assistant, upload_dir: Path | None = None, *, queue_size: int
         # The chat's own trash icon empties the messages; what the assistant remembers goes too.
         chatbot.clear(clear, [picker], [chatbot, convo, pending, panel], queue=False, **private)
         picker.change(pick, [picker], [panel, *buttons], **private)
+        wire_removal(gr, removal, bot, picker, picker_choices, **private)
         if upload_dir is not None:
             file.upload(upload, [file], [status, file, picker, panel, *buttons],
                         concurrency_limit=1, concurrency_id="ingest", **private)
         gr.api(ask, api_name="ask")
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
+
+
+@dataclass
+class RemovalControls:
+    """"Remove this article" beside the picker, and the confirmation it asks for first."""
+
+    button: Any
+    confirm: Any  # the row holding the question and its two answers, hidden until asked
+    question: Any
+    yes: Any
+    cancel: Any
+    status: Any
+    target: Any  # the article the question was about (a later pick must not change it)
+
+
+def removal_controls(gr) -> RemovalControls:
+    button = gr.Button("Remove this article", size="sm", variant="secondary", visible=False,
+                       elem_id="qa-remove")
+    with gr.Row(visible=False, elem_id="qa-remove-confirm") as confirm:
+        question = gr.Markdown(elem_id="qa-remove-question")
+        yes = gr.Button("Yes, remove it", size="sm", variant="stop", elem_id="qa-remove-yes")
+        cancel = gr.Button("Cancel", size="sm", elem_id="qa-remove-cancel")
+    status = gr.Markdown(elem_id="qa-remove-status")
+    return RemovalControls(button, confirm, question, yes, cancel, status, gr.State(None))
+
+
+def wire_removal(gr, c: RemovalControls, bot: Assistant, picker, picker_choices, **events) -> None:
+    """Shown while one article is picked; asks first, then removes it through the library."""
+    def offer(doc_id: str):
+        return gr.update(visible=doc_id not in (ALL, None)), gr.update(visible=False), None
+
+    def ask_first(doc_id: str):
+        doc = {d.doc_id: d for d in bot.documents()}.get(doc_id)
+        if doc is None:
+            return gr.update(visible=False), None, "", "That article is no longer in the index."
+        return (gr.update(visible=True), doc_id, escape(confirmation(doc, bot.settings.uploads_path)),
+                "")
+
+    def remove(doc_id: str | None):
+        try:
+            message = bot.remove(doc_id or "").summary()
+        except AssistantError as exc:
+            return gr.update(visible=False), None, gr.update(), escape(f"Nothing was removed: {exc}")
+        return (gr.update(visible=False), None, gr.update(choices=picker_choices(), value=ALL),
+                escape(message))
+
+    picker.change(offer, [picker], [c.button, c.confirm, c.target], **events)
+    c.button.click(ask_first, [picker], [c.confirm, c.target, c.question, c.status], **events)
+    c.yes.click(remove, [c.target], [c.confirm, c.target, picker, c.status], concurrency_limit=1,
+                concurrency_id="ingest", **events)
+    c.cancel.click(lambda: (gr.update(visible=False), None, "Nothing was removed."), None,
+                   [c.confirm, c.target, c.status], **events)
 
 
 class UploadLimit:

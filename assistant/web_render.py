@@ -56,6 +56,11 @@ def marker_link(marker: int) -> str:
             f'title="Show this sentence in the article">[{marker}]</button>')
 
 
+def page_label(c: Citation) -> str:
+    """", p. 3" for a sentence of a paged file (PDF); nothing otherwise."""
+    return f", p.\u00a0{int(c.page)}" if c.page is not None else ""
+
+
 def render_partial(text: str) -> str:
     """The LLM's reply while it streams: unchecked, so cleaned, escaped and marked as in progress."""
     return escape(strip_unsafe(text)[0]).replace("\n", "  \n") + " …\n\n*checking the sources…*"
@@ -114,6 +119,7 @@ def render_sources(answer: Answer, documents: dict[str, Document],
             f'<li class="qa-cite"><button type="button" class="qa-cite-link" '
             f'data-target="{mark_id(c.marker)}" title="Show this sentence in the article">'
             f'[{c.marker}]</button> <span class="qa-cite-title">{h(c.title)}</span>'
+            f'{page_label(c)}'
             f'<blockquote class="qa-quote">\u201c{h(c.text)}\u201d</blockquote></li>')
     cited_docs = list(dict.fromkeys(c.doc_id for c in answer.citations))
     articles = "".join(render_article(documents[d], answer.citations)

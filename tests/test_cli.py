@@ -59,3 +59,20 @@ def test_bad_setting_is_one_line_error(index_args):
 def test_empty_question_exits_2_with_message(index_args):
     out = run("ask", "  ", *index_args)
     assert out.returncode == 2 and "Please type a question" in out.stdout
+
+
+def test_a_closed_pipe_is_not_an_error(index_args):
+    """`assistant ask ... --json | head -1`: the reader went away; no 'Broken pipe' error, exit 0."""
+    env = {**os.environ}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "How much did the bridge cost?",
+                             "--json", *index_args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the answer is printed: every write meets EPIPE
+    _, err = proc.communicate(timeout=300)
+    err = err.decode()
+    assert "Broken pipe" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 0, err
+    piped = subprocess.run(f"{sys.executable} -m assistant ask 'How much did the bridge cost?' --json "
+                           + " ".join(index_args) + " | head -1", shell=True, cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert piped.stdout == "{\n" and "Broken pipe" not in piped.stderr, piped.stderr

@@ -57,8 +57,8 @@ def test_a_bad_corpus_path_is_an_error_that_changes_nothing(built, tmp_path, kin
     if kind == "empty":
         target.mkdir()
     elif kind == "not-an-article":
-        target = tmp_path / "notes.pdf"
-        target.write_bytes(b"%PDF-1.4")
+        target = tmp_path / "notes.docx"  # .pdf is an article type now
+        target.write_bytes(b"PK\x03\x04")
     elif kind == "unreadable-only":
         target.mkdir()
         (target / "image.txt").write_bytes(b"\x00\x01\x02" * 500)

@@ -12,7 +12,6 @@ from assistant.documents import (
     decode,
     is_boilerplate,
     load_file,
-    markdown_to_text,
 )
 
 
@@ -27,6 +26,7 @@ from assistant.documents import (
     "© 2023 Example Media. All rights reserved.",
     "Advertisement",
     "Join our Telegram channel!",
+    "Home | News | Sport | Weather",
 ])
 def test_promotional_lines_are_boilerplate(line):
     assert is_boilerplate(line)
@@ -110,10 +110,12 @@ def test_oversize_and_unsupported_files_are_refused(tmp_path):
         load_file(pdf, max_bytes=1000)
 
 
-def test_markdown_keeps_words_and_drops_images_and_links():
-    text = markdown_to_text("# Big News\n\nThe **mayor** said [yes](http://x.example).\n\n![pic](http://evil.example/a.png)")
-    assert "Big News" in text and "The mayor said yes." in text
-    assert "http" not in text and "pic" not in text
+def test_markdown_keeps_words_and_drops_images_and_links(tmp_path):
+    md = tmp_path / "a.md"
+    md.write_text("# Big News\n\nThe **mayor** said [yes](http://x.example).\n\n![pic](http://evil.example/a.png)")
+    doc = load_file(md, max_bytes=1000)
+    assert doc.title == "Big News" and "The mayor said yes." in doc.text
+    assert "http" not in doc.text and "pic" not in doc.text
 
 
 def test_html_main_text_and_title_are_extracted(tmp_path):

@@ -180,7 +180,7 @@ _PAGE = ("<!DOCTYPE html>\n<html><head><title>Bridge</title></head><body><p>The 
 
 
 @pytest.mark.parametrize("name, content, reason", [
-    ("logo.svg", _SVG, "only article files (.txt, .md, .html) can be added"),
+    ("logo.svg", _SVG, "only article files (.txt, .md, .html, .pdf) can be added"),
     ("logo.txt", _SVG, "it is an SVG image, not an article"),
     ("logo.md", _SVG, "it is an SVG image, not an article"),
     ("logo.html", _SVG, "it is an SVG image, not an article"),

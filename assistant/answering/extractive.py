@@ -88,7 +88,7 @@ class ExtractiveAnswerer:
             doc = self.index.documents[s.doc_id]
             citations.append(Citation(marker=marker, doc_id=s.doc_id, title=doc.title,
                                       sentence_id=s.index, start=s.start, end=s.end, text=s.text,
-                                      score=round(candidate.probability, 4)))
+                                      score=round(candidate.probability, 4), page=s.page))
             terms = set(content_terms(part.text))
             lead = _short_answer(part.kind, analysis.key_phrase(part.kind, s.text, terms, term_stem),
                                  s.text, terms, part.text)

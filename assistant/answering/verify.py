@@ -228,7 +228,8 @@ def verify(reply: str, numbered: Sequence[Numbered], *, embed: Callable[[list[st
                 x = by_n[n]
                 citations.append(Citation(marker=new_marker[n], doc_id=x.sentence.doc_id, title=x.title,
                                           sentence_id=x.sentence.index, start=x.sentence.start,
-                                          end=x.sentence.end, text=x.sentence.text, score=round(best, 4)))
+                                          end=x.sentence.end, text=x.sentence.text, score=round(best, 4),
+                                          page=x.sentence.page))
         checks.append(ClaimCheck(text=words, markers=[new_marker[n] for n in kept], supported=bool(kept),
                                  support=round(best, 4), reason=reason))
         out_claims.append(_rewrite(words, [new_marker[n] for n in kept], flag=not kept and bool(terms)))

@@ -1,0 +1,1 @@
+"""Readers for article formats that need a parser of their own (Markdown, PDF)."""
