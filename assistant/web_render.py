@@ -37,11 +37,11 @@ def h(text: str) -> str:
 def render_answer(answer: Answer) -> str:
     """The answer as chat Markdown, said once: escaped text whose `[n]` markers link to their
     sentence in the sources panel (which quotes and highlights it; the chat does not repeat it)."""
-    markers = {c.marker for c in answer.citations}
+    cited = {c.marker: c for c in answer.citations}
     pieces = []
     for i, piece in enumerate(_MARKER_SPLIT.split(answer.text)):
-        if i % 2 and int(piece) in markers:
-            pieces.append(marker_link(int(piece)))
+        if i % 2 and int(piece) in cited:
+            pieces.append(marker_link(cited[int(piece)]))
         else:
             pieces.append(escape(f"[{piece}]" if i % 2 else piece))
     body = "".join(pieces).replace("\n", "  \n")
@@ -50,10 +50,12 @@ def render_answer(answer: Answer) -> str:
     return body
 
 
-def marker_link(marker: int) -> str:
-    """`[n]` as the same link the panel's list has: one click shows its sentence in the article."""
+def marker_link(c: Citation) -> str:
+    """`[n]` as the same link the panel's list has: one click shows its sentence in the article.
+    A sentence of a paged file (PDF) says its page beside the marker: "[1] p. 2"."""
+    page = f' <span class="qa-chat-page">p.\u00a0{int(c.page)}</span>' if c.page is not None else ""
     return (f'<button type="button" class="qa-cite-link qa-chat-cite" '
-            f'title="Show this sentence in the article">[{marker}]</button>')
+            f'title="Show this sentence in the article">[{c.marker}]</button>{page}')
 
 
 def page_label(c: Citation) -> str:
