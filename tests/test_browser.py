@@ -34,12 +34,18 @@ Curator Jonas Pell said the museum expects 20,000 visitors in its first year.
 """
 
 
+def corpus_with(base: Path, folder: Path, name: str, text: str) -> Path:
+    """`folder` holding the articles of `base` and one more, `name`, with `text`."""
+    for f in base.iterdir():
+        shutil.copy(f, folder / f.name)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def app_url(two_article_corpus, tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("browser-corpus")
-    for f in two_article_corpus.iterdir():
-        shutil.copy(f, corpus / f.name)
-    (corpus / "orvanne-festival.txt").write_text(HOSTILE, encoding="utf-8")
+    corpus = corpus_with(two_article_corpus, tmp_path_factory.mktemp("browser-corpus"),
+                         "orvanne-festival.txt", HOSTILE)
     with running_app(corpus, tmp_path_factory.mktemp("browser-data")) as url:
         yield url
 

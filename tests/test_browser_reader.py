@@ -4,10 +4,9 @@ app.py server, at desktop (1280x800) and phone (390x844) sizes and in Gradio's d
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from test_browser import CHROMIUM_ARGS, Watched, browser  # noqa: F401  (browser is a fixture)
+from test_browser import CHROMIUM_ARGS, Watched, browser, corpus_with  # noqa: F401  (browser is a fixture)
 from test_web import running_app
 
 pytestmark = pytest.mark.integration
@@ -28,11 +27,8 @@ Harbour master Ines Holt said the island's fishing boats would be next.
 
 @pytest.fixture(scope="module")
 def corpus(two_article_corpus, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("reader-corpus")
-    for f in two_article_corpus.iterdir():
-        shutil.copy(f, folder / f.name)
-    (folder / "kelby-charging.txt").write_text(FERRY, encoding="utf-8")
-    return folder
+    return corpus_with(two_article_corpus, tmp_path_factory.mktemp("reader-corpus"),
+                       "kelby-charging.txt", FERRY)
 
 
 @pytest.fixture(scope="module")
