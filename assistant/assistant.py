@@ -106,18 +106,36 @@ class Assistant:
 
     # ingest
     def ingest(self, *, rebuild: bool = False, prune: bool = False,
-               progress: bool | None = None) -> IngestReport:
-        """Add new and changed articles; remove those whose files are gone only if `prune`."""
-        report = ingest(self.corpus, self.catalog, self.store, self.embedder, self.settings,
+               progress: bool | None = None, only: list[PathLike] | None = None) -> IngestReport:
+        """Add new and changed articles; remove those whose files are gone only if `prune`.
+
+        `only`: read just these folders (an upload reads the uploads folder, not 10,000 corpus
+        files); the articles of the others stay as they are.
+        """
+        if only and prune:  # pruning against a part of the corpus would drop the rest of it
+            raise ValueError("prune reads the whole corpus; it cannot be combined with only")
+        roots = [Path(p) for p in only] if only else self.corpus
+        report = ingest(roots, self.catalog, self.store, self.embedder, self.settings,
                         self.index_path, rebuild=rebuild, prune=prune,
                         may_be_empty=(self.uploads,) if self.uploads else (), progress=progress)
         self.last_ingest = report
         if report.changed or not hasattr(self, "index"):
-            self._load_index()
+            self._load_index(changed=not rebuild)
         return report
 
-    def _load_index(self) -> None:
-        index = CorpusIndex.load(self.catalog, self.embedder.dimension)
+    def _load_index(self, *, changed: bool = False) -> None:
+        """Load the index, or (`changed`: after this process changed the catalog) make it from
+        the current one: an upload to 10,000 articles reads, tokenises and counts that article,
+        not the corpus. The new index is saved for the next process in the background."""
+        previous = getattr(self, "index", None)
+        if changed and previous is not None:
+            index = previous.updated(self.catalog)
+            self.wait_until_saved()  # one save at a time, the newest last
+            self._saving = threading.Thread(target=index.save_current, args=(self.catalog,),
+                                            name="index-save")
+            self._saving.start()
+        else:
+            index = CorpusIndex.load(self.catalog, self.embedder.dimension)
         self.word_vectors.add(self.catalog.load_word_vectors(self.embedder.dimension,
                                                              skip=self.word_vectors.known()))
         self.retriever = HybridRetriever(
@@ -131,6 +149,12 @@ class Assistant:
             self.llm = LLMAnswerer(self.settings, index, self.embedder.encode, self.answerer,
                                    self._chat_model)
         self.index = index  # swapped last, so a concurrent ask sees one consistent index
+
+    def wait_until_saved(self) -> None:
+        """Return once the index made by the last change is saved for the next process."""
+        saving = getattr(self, "_saving", None)
+        if saving is not None:
+            saving.join()
 
     def documents(self) -> list[Document]:
         return list(self.index.documents.values())
@@ -147,7 +171,7 @@ class Assistant:
         """
         removal = remove_article(self.article(which), self.catalog, self.store, self.index_path,
                                  self.settings.uploads_path)
-        self._load_index()
+        self._load_index(changed=True)
         return removal
 
     # asking

@@ -104,18 +104,42 @@ class Catalog:
         rows = self._db.execute("SELECT path, doc_id, size, mtime_ns, sha FROM sources")
         return {r[0]: SourceRecord(*r) for r in rows}
 
-    def load_documents(self) -> list[Document]:
-        """Every document with its sentences (text sliced from the document at its offsets)."""
+    def doc_order(self) -> list[str]:
+        """The documents' ids in the order load_documents gives them (the order they were added)."""
+        return [r[0] for r in self._db.execute("SELECT doc_id FROM documents ORDER BY rowid")]
+
+    def load_documents(self, doc_ids: list[str] | None = None) -> list[Document]:
+        """Every document (or those of `doc_ids`, in catalog order) with its sentences (text
+        sliced from the document at its offsets)."""
         docs: dict[str, Document] = {}
-        for doc_id, title, source, text in self._db.execute(
-                "SELECT doc_id, title, source, text FROM documents ORDER BY rowid"):
+        if doc_ids is None:
+            rows = self._db.execute(
+                "SELECT doc_id, title, source, text FROM documents ORDER BY rowid")
+            sentences = self._db.execute(
+                "SELECT doc_id, idx, start, end, page FROM sentences ORDER BY doc_id, idx")
+        else:
+            wanted = list(dict.fromkeys(doc_ids))
+            rows = sorted(r for d in wanted for r in self._db.execute(
+                "SELECT rowid, doc_id, title, source, text FROM documents WHERE doc_id = ?", (d,)))
+            rows = [r[1:] for r in rows]
+            sentences = (r for d in wanted for r in self._db.execute(
+                "SELECT doc_id, idx, start, end, page FROM sentences WHERE doc_id = ? ORDER BY idx",
+                (d,)))
+        for doc_id, title, source, text in rows:
             docs[doc_id] = Document(doc_id=doc_id, title=title, source=source, text=text)
-        for doc_id, idx, start, end, page in self._db.execute(
-                "SELECT doc_id, idx, start, end, page FROM sentences ORDER BY doc_id, idx"):
+        for doc_id, idx, start, end, page in sentences:
             doc = docs.get(doc_id)
             if doc is not None:
                 doc.sentences.append(Sentence(doc_id, idx, start, end, doc.text[start:end], page))
         return list(docs.values())
+
+    def load_sentence_vectors_of(self, documents: list[Document], dim: int) -> np.ndarray:
+        """The sentence vectors of a few documents, a row per sentence in their order."""
+        blobs = [blob for d in documents for (blob,) in self._db.execute(
+            "SELECT embedding FROM sentences WHERE doc_id = ? ORDER BY idx", (d.doc_id,))]
+        if not blobs:
+            return np.zeros((0, dim), np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
 
     def load_sentence_embeddings(self, dim: int) -> dict[tuple[str, int], np.ndarray]:
         out = {}
@@ -139,12 +163,25 @@ class Catalog:
 
     def load_word_vectors(self, dim: int, skip: set[str] | frozenset[str] = frozenset()
                           ) -> dict[str, np.ndarray]:
-        return {w: np.frombuffer(blob, dtype=np.float32, count=dim)
-                for w, blob in self._db.execute("SELECT word, embedding FROM words") if w not in skip}
+        """The vectors of the words not in `skip`: after an upload, the few words it brought,
+        not every word's vector again."""
+        wanted = [w for (w,) in self._db.execute("SELECT word FROM words") if w not in skip]
+        if len(wanted) > 1000:
+            rows = ((w, b) for w, b in self._db.execute("SELECT word, embedding FROM words")
+                    if w not in skip)
+        else:
+            rows = (r for w in wanted for r in self._db.execute(
+                "SELECT word, embedding FROM words WHERE word = ?", (w,)))
+        return {w: np.frombuffer(blob, dtype=np.float32, count=dim) for w, blob in rows}
 
-    def load_chunks(self) -> list[tuple[str, str, int, int, int]]:
-        return self._db.execute(
-            "SELECT chunk_id, doc_id, first, last, n_tokens FROM chunks ORDER BY rowid").fetchall()
+    def load_chunks(self, doc_ids: list[str] | None = None) -> list[tuple[str, str, int, int, int]]:
+        """Every chunk (or those of `doc_ids`), in the order they were added."""
+        if doc_ids is None:
+            return self._db.execute(
+                "SELECT chunk_id, doc_id, first, last, n_tokens FROM chunks ORDER BY rowid").fetchall()
+        rows = sorted(r for d in dict.fromkeys(doc_ids) for r in self._db.execute(
+            "SELECT rowid, chunk_id, doc_id, first, last, n_tokens FROM chunks WHERE doc_id = ?", (d,)))
+        return [r[1:] for r in rows]
 
     def counts(self) -> dict[str, int]:
         return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]

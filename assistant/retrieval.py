@@ -52,11 +52,8 @@ class HybridRetriever(BaseRetriever):
         return self.retrieve(query, doc_ids=doc_ids)
 
     def retrieve(self, query: str, doc_ids: set[str] | None = None) -> list[LCDocument]:
-        # Over-fetch dense hits when filtering by article, since the filter is applied after.
-        widen = 1 if not doc_ids else max(1, len(self.index.documents) // max(1, len(doc_ids)))
-        dense = [cid for cid, _ in self._dense(query, self.dense_k * widen)
-                 if cid in self.index.chunk_pos
-                 and (not doc_ids or self.index.chunks[self.index.chunk_pos[cid]].doc_id in doc_ids)]
+        dense = [cid for cid, _ in self._dense(query, self.dense_k, doc_ids)
+                 if cid in self.index.chunk_pos]
         lexical = [cid for cid, _ in self.index.bm25_search(query, self.bm25_k, doc_ids)]
         fused = reciprocal_rank_fusion([dense[: self.dense_k], lexical], k=self.rrf_k)
         out = []
@@ -69,13 +66,13 @@ class HybridRetriever(BaseRetriever):
                           "first_sentence": ref.first, "last_sentence": ref.last, "score": score}))
         return out
 
-    def _dense(self, query: str, k: int) -> list[tuple[str, float]]:
+    def _dense(self, query: str, k: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
         """Dense hits; an unreadable vector index (e.g. HNSW files not yet flushed after a killed
         ingest, chroma-core/chroma#4212) degrades to BM25 alone instead of failing the question."""
         from chromadb.errors import ChromaError
 
         try:
-            return self.store.search(self.embedder.query(query), k)
+            return self.store.search(self.embedder.query(query), k, doc_ids)
         except ChromaError as exc:
             logger.warning("dense search failed, answering from BM25 alone: %s", exc)
             return []

@@ -22,7 +22,8 @@ class VectorStore(Protocol):
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None: ...
     def delete_doc(self, doc_id: str) -> None: ...
     def doc_ids(self) -> set[str]: ...
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+    def search(self, vector: np.ndarray, k: int,
+               doc_ids: set[str] | None = None) -> list[tuple[str, float]]: ...
     def count(self) -> int: ...
 
 
@@ -59,11 +60,19 @@ class ChromaStore:
         got = self._collection.get(include=["metadatas"])
         return {m["doc_id"] for m in got["metadatas"] or []}
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def search(self, vector: np.ndarray, k: int,
+               doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k nearest chunks, of the given articles only when `doc_ids` is set: Chroma applies
+        that filter while it searches, so asking about one article of 10,000 costs no more than
+        asking about all of them (fetching k x 10,000 neighbours and filtering after did)."""
         # No count() first: Chroma returns what there is when k exceeds it (none when empty),
         # and every call to it is another round trip (a network one with a server).
+        where = None
+        if doc_ids:
+            ids = sorted(doc_ids)
+            where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
         res = self._collection.query(query_embeddings=[np.asarray(vector, np.float32)],
-                                     n_results=k, include=["distances"])
+                                     n_results=k, where=where, include=["distances"])
         # Cosine distance -> similarity.
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 

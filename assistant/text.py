@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
@@ -125,22 +126,52 @@ def content_terms(text: str) -> list[str]:
 def proper_terms(texts: list[str]) -> set[str]:
     """The terms the texts capitalise where a sentence does not make them: names ("Kovačič",
     "Baku", "Jihlava"). A reader who types "who is kovacic" in lower case still names someone."""
-    capitalised: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    for text in texts:
-        found = _WORD.findall(text)
-        if sum(w[:1].isupper() for w in found) > 0.6 * len(found):
-            continue  # a headline in title case capitalises everything
-        after_start = False
-        for w in found:
-            low = fold(normalize(w))
-            if low not in STOPWORDS and low not in QUESTION_WORDS and not w.isdigit():
-                term = canonical(stem(low))
-                if after_start:
-                    seen[term] += 1
-                    capitalised[term] += w[:1].isupper()
-            after_start = True
-    return {t for t, n in capitalised.items() if n >= 0.6 * seen[t]}
+    return ProperCounts.of(texts).terms()
+
+
+@dataclass(frozen=True)
+class ProperCounts:
+    """For each term, how often the texts write it past a sentence's first word (`seen`) and how
+    often capitalised there (`capitalised`): counts add up over texts, so a corpus that gains or
+    loses articles updates them by the articles' own counts, not by recounting everything."""
+
+    capitalised: Counter[str]
+    seen: Counter[str]
+
+    @classmethod
+    def of(cls, texts: list[str]) -> ProperCounts:
+        capitalised: Counter[str] = Counter()
+        seen: Counter[str] = Counter()
+        for text in texts:
+            found = _WORD.findall(text)
+            if sum(w[:1].isupper() for w in found) > 0.6 * len(found):
+                continue  # a headline in title case capitalises everything
+            after_start = False
+            for w in found:
+                low = fold(normalize(w))
+                if low not in STOPWORDS and low not in QUESTION_WORDS and not w.isdigit():
+                    term = canonical(stem(low))
+                    if after_start:
+                        seen[term] += 1
+                        capitalised[term] += w[:1].isupper()
+                after_start = True
+        return cls(capitalised, seen)
+
+    def terms(self) -> set[str]:
+        return {t for t, n in self.capitalised.items() if n and n >= 0.6 * self.seen[t]}
+
+    def plus(self, other: ProperCounts) -> ProperCounts:
+        return ProperCounts(self.capitalised + other.capitalised, self.seen + other.seen)
+
+    def minus(self, other: ProperCounts) -> ProperCounts:
+        return ProperCounts(self.capitalised - other.capitalised, self.seen - other.seen)
+
+    def to_json(self) -> dict:
+        return {"capitalised": dict(self.capitalised), "seen": dict(self.seen)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ProperCounts:
+        return cls(Counter(data["capitalised"]), Counter(data["seen"]))
 
 
 def match_words(text: str) -> list[str]:

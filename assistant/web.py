@@ -109,7 +109,7 @@ def add_article(bot: Assistant, upload: Path, upload_dir: Path, *, original_name
     target = _free_path(upload_dir / name)
     shutil.copyfile(upload, target)
     try:
-        report = bot.ingest(progress=False)
+        report = bot.ingest(progress=False, only=[upload_dir])
     except AssistantError as exc:
         target.unlink(missing_ok=True)
         return f"Could not add {name}: {exc}", None

@@ -166,6 +166,7 @@ def test_a_changed_corpus_never_reads_a_stale_saved_index(corpus, tmp_path):
     bridge = corpus / "bridge.txt"
     bridge.write_text(bridge.read_text().replace("410 million euros", "455 million euros"))
     bot.ingest()
+    bot.wait_until_saved()  # the changed index is saved in the background
     second = bot.catalog.content_version()
     assert second != first and _saved_folders(index_dir) == [second]
     assert "455 million euros" in Assistant(corpus, index_dir, ingest=False).ask(
@@ -175,6 +176,7 @@ def test_a_changed_corpus_never_reads_a_stale_saved_index(corpus, tmp_path):
     shutil.copytree(index_dir / SAVED_DIR / second, tmp_path / "stale")
     bridge.unlink()
     bot.ingest(prune=True)
+    bot.wait_until_saved()
     third = bot.catalog.content_version()
     shutil.rmtree(index_dir / SAVED_DIR / third)
     shutil.copytree(tmp_path / "stale", index_dir / SAVED_DIR / third)
@@ -213,7 +215,7 @@ def test_a_damaged_saved_index_is_rebuilt(corpus, tmp_path, monkeypatch):
     expected = bot.ask(q).text
     folder = index_dir / SAVED_DIR / bot.catalog.content_version()
     (folder / "sentences.npy").write_bytes(b"not an array")
-    (folder / "vocab.json").write_text("[")
+    (folder / "terms_vocab.json").write_text("[")
     again = Assistant(corpus, index_dir, ingest=False)
     assert again.ask(q).text == expected
     # ... and saved anew, so the next process loads it instead of rebuilding again.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
@@ -98,9 +99,10 @@ class ExtractiveAnswerer:
                      confidence=round(confidence, 4), mode=self.name)
 
     def abstain(self, confidence: float) -> Draft:
-        titles = [d.title for d in self.index.documents.values()]
-        covered = "; ".join(f"\u201c{t}\u201d" for t in titles[:5])
-        more = f" and {len(titles) - 5} more" if len(titles) > 5 else ""
+        documents = self.index.documents
+        titles = [d.title for d in islice(documents.values(), 5)]
+        covered = "; ".join(f"\u201c{t}\u201d" for t in titles)
+        more = f" and {len(documents) - 5} more" if len(documents) > 5 else ""
         text = ("The articles do not say. " + (f"They cover: {covered}{more}." if titles
                                                else "No articles are indexed yet."))
         return Draft(text=text, citations=[], abstained=True, confidence=round(confidence, 4),
