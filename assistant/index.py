@@ -160,6 +160,27 @@ def build_bm25(tokens: TermRows):
     return bm25
 
 
+class _OpenFile:
+    """A file held open for positional reads, closed when the last index using it goes."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def read(self, offset: int, size: int) -> bytes:
+        if hasattr(os, "pread"):
+            data = os.pread(self.fd, size, offset)
+        else:  # Windows
+            os.lseek(self.fd, offset, os.SEEK_SET)
+            data = os.read(self.fd, size)
+        if len(data) != size:
+            raise OSError(f"short read from the saved sentence vectors ({len(data)} of {size})")
+        return data
+
+    def __del__(self):
+        if hasattr(self, "fd"):
+            os.close(self.fd)
+
+
 class SentenceVectors:
     """The sentence vectors, a row per sentence: rows of a saved matrix (memory-mapped, so only
     the rows an answer reads are paged in), then rows added since it was saved (in memory).
@@ -168,10 +189,14 @@ class SentenceVectors:
     """
 
     def __init__(self, base: np.ndarray, base_rows: np.ndarray | None = None,
-                 extra: np.ndarray | None = None):
+                 extra: np.ndarray | None = None, source: _OpenFile | None = None):
         self.base = base
         self.base_rows = np.arange(len(base), dtype=np.int64) if base_rows is None else base_rows
         self.extra = np.zeros((0, base.shape[1]), np.float32) if extra is None else extra
+        # The saved file behind a memory-mapped base, held open: `write` reads it even after a
+        # newer save has deleted its folder.
+        filename = getattr(base, "filename", None)
+        self.source = source or (_OpenFile(filename) if filename else None)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -199,15 +224,29 @@ class SentenceVectors:
         """The rows marked in `keep` (a boolean per row), then `added`."""
         n_base = len(self.base_rows)
         extra = np.concatenate([self.extra[keep[n_base:]], np.asarray(added, np.float32)])
-        return SentenceVectors(self.base, self.base_rows[keep[:n_base]], extra)
+        return SentenceVectors(self.base, self.base_rows[keep[:n_base]], extra, self.source)
 
-    def write(self, path: Path, block: int = 65536) -> None:
-        """Save as one .npy matrix, copied in blocks (the whole never sits in memory)."""
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=self.shape)
-        for at in range(0, len(self), block):
-            out[at:at + block] = self[np.arange(at, min(at + block, len(self)))]
-        out.flush()
-        del out
+    def write(self, path: Path, block: int = 16384) -> None:
+        """Save as one .npy matrix, copied in blocks with plain file reads and writes: neither the
+        whole matrix nor (for a memory-mapped one) its pages become part of this process's memory
+        (writing through a memory map would add the whole file to a server's resident size)."""
+        dim = self.shape[1]
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                  "fortran_order": False, "shape": self.shape}
+        with open(path, "wb") as out:
+            np.lib.format.write_array_header_1_0(out, header)
+            if self.source is None:  # in memory
+                for at in range(0, len(self.base_rows), block):
+                    out.write(np.ascontiguousarray(
+                        self.base[self.base_rows[at:at + block]], np.float32).tobytes())
+            else:  # base_rows ascend (rows are only ever dropped): one pass over the file
+                for at in range(0, len(self.base), block):
+                    n = min(block, len(self.base) - at)
+                    rows = np.frombuffer(self.source.read(self.base.offset + at * dim * 4,
+                                                          n * dim * 4), np.float32)
+                    lo, hi = np.searchsorted(self.base_rows, [at, at + block])
+                    out.write(rows.reshape(n, dim)[self.base_rows[lo:hi] - at].tobytes())
+            out.write(np.ascontiguousarray(self.extra, np.float32).tobytes())
 
 
 class CorpusIndex:

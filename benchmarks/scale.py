@@ -154,7 +154,10 @@ if job.get("upload"):
     report = bot.ingest(progress=False)
     ingest_s = time.perf_counter() - t
     answer = bot.ask(job["upload"]["question"])
-    upload = {"seconds": round(time.perf_counter() - t, 2), "ingest_seconds": round(ingest_s, 2),
+    answerable_s = time.perf_counter() - t
+    getattr(bot, "wait_until_saved", lambda: None)()  # the background save, in the peak RSS
+    upload = {"seconds": round(answerable_s, 2), "ingest_seconds": round(ingest_s, 2),
+              "saved_seconds": round(time.perf_counter() - t, 2),
               "added": len(report.added),
               "cited_new_article": any(c.doc_id in report.added for c in answer.citations)}
 print(json.dumps({"start_seconds": round(start_s, 2), "ask_ms": ask, "ask_one_article_ms": ask_one,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.index import ChunkRef, CorpusIndex
+from assistant.index import SAVED_DIR, ChunkRef, CorpusIndex
 from assistant.settings import Settings
 from assistant.store import ChromaStore, chroma_settings
 from assistant.types import Chunk, Document, Sentence
@@ -186,11 +186,26 @@ def test_a_changed_corpus_updates_the_index_from_the_change_alone(tmp_path, monk
     with monkeypatch.context() as m:
         m.setattr(SentenceTerms, "build", whole_corpus)
         reopened = CorpusIndex.load(catalog, 8)
+    reopened_version = catalog.content_version()
+    assert isinstance(reopened.sentence_matrix.base, np.memmap)
     assert_same(reopened, want)
     add(catalog, article(45, rng), rng)
     catalog.remove_document("art044")
     assert_same(reopened.updated(catalog), from_scratch(catalog))
     assert_same(second.updated(catalog), from_scratch(catalog))
+
+    # Two more changes, each saved: the second save reads vectors whose saved folder the first
+    # save deleted (held open), and the next process opens the result without rebuilding.
+    third = reopened.updated(catalog)
+    third.save_current(catalog)
+    assert not (tmp_path / SAVED_DIR / reopened_version).exists()
+    add(catalog, article(46, rng), rng)
+    fourth = third.updated(catalog)
+    fourth.save_current(catalog)
+    with monkeypatch.context() as m:
+        m.setattr(SentenceTerms, "build", whole_corpus)
+        opened = CorpusIndex.load(catalog, 8)
+    assert_same(opened, from_scratch(catalog))
 
 
 def test_a_catalog_in_another_order_is_loaded_whole(tmp_path):
