@@ -56,9 +56,19 @@ class ChromaStore:
     def delete_doc(self, doc_id: str) -> None:
         self._collection.delete(where={"doc_id": doc_id})
 
-    def doc_ids(self) -> set[str]:
-        got = self._collection.get(include=["metadatas"])
-        return {m["doc_id"] for m in got["metadatas"] or []}
+    def doc_ids(self, page: int = 10_000) -> set[str]:
+        """Every article with a chunk here, read a page at a time: one `get` of every chunk's
+        metadata fails past ~32,000 chunks (SQLite's limit on a statement's variables; 3,000
+        articles make 33,000 chunks), which broke resuming an interrupted ingest at 10,000."""
+        out: set[str] = set()
+        offset = 0
+        while True:
+            got = self._collection.get(include=["metadatas"], limit=page, offset=offset)
+            metadatas = got["metadatas"] or []
+            out.update(m["doc_id"] for m in metadatas)
+            if len(metadatas) < page:
+                return out
+            offset += page
 
     def search(self, vector: np.ndarray, k: int,
                doc_ids: set[str] | None = None) -> list[tuple[str, float]]:

@@ -274,3 +274,20 @@ def test_an_upload_reads_only_the_uploads_folder_and_is_answerable_at_once(tmp_p
         == doc.doc_id
     with pytest.raises(ValueError, match="prune"):
         bot.ingest(only=[bot.uploads], prune=True)
+
+
+def test_listing_the_articles_of_a_large_store_reads_it_in_pages(tmp_path):
+    """40,000 chunks: one `get` of all their metadata exceeds SQLite's variable limit inside
+    Chroma ("too many SQL variables"), which is what a resumed ingest at 10,000 articles met."""
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=chroma_settings())
+    store = ChromaStore(client, Settings())
+    rng = np.random.default_rng(0)
+    for start in range(0, 40_000, 5_000):
+        chunks = [Chunk(f"d{i // 10}:{i % 10}", f"d{i // 10}", i % 10, i % 10, "t", 1)
+                  for i in range(start, start + 5_000)]
+        store.upsert(chunks, rng.normal(size=(5_000, 4)).astype(np.float32))
+    assert store.count() == 40_000
+    assert store.doc_ids() == {f"d{i}" for i in range(4_000)}
+    assert store.doc_ids(page=7_000) == {f"d{i}" for i in range(4_000)}
