@@ -523,6 +523,11 @@ class CorpusIndex:
         number = self.doc_number
         return np.fromiter((number[c.doc_id] for c in self.chunks), np.int32, len(self.chunks))
 
+    def chunks_of(self, doc_ids: set[str]) -> list[ChunkRef]:
+        """The chunks of these documents, in index order."""
+        rows = np.flatnonzero(np.isin(self.chunk_docs, self.doc_numbers(doc_ids)))
+        return [self.chunks[i] for i in rows]
+
     def doc_numbers(self, doc_ids: set[str]) -> np.ndarray:
         return np.asarray([self.doc_number[d] for d in doc_ids if d in self.doc_number], np.int32)
 

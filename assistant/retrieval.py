@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
@@ -32,6 +33,23 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> list[tuple
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# Asking about a few articles: their chunks' vectors are fetched by id and compared exactly.
+# Chroma's filtered search scans the metadata of every chunk (209 ms for one article of 10,000).
+EXACT_UP_TO = 2000
+
+
+def exact_search(vector: np.ndarray, vectors: dict[str, np.ndarray], k: int) -> list[tuple[str, float]]:
+    """The k chunks most similar (cosine) to `vector`, best first."""
+    if not vectors:
+        return []
+    ids = list(vectors)
+    matrix = np.stack([vectors[i] for i in ids])
+    q = np.asarray(vector, np.float32)
+    sims = matrix @ q / (np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0) + 1e-12)
+    order = np.argsort(-sims, kind="stable")[:k]
+    return [(ids[i], float(sims[i])) for i in order]
 
 
 class HybridRetriever(BaseRetriever):
@@ -72,7 +90,12 @@ class HybridRetriever(BaseRetriever):
         from chromadb.errors import ChromaError
 
         try:
-            return self.store.search(self.embedder.query(query), k, doc_ids)
+            vector = self.embedder.query(query)
+            if doc_ids:
+                chunk_ids = [c.chunk_id for c in self.index.chunks_of(doc_ids)]
+                if len(chunk_ids) <= EXACT_UP_TO:
+                    return exact_search(vector, self.store.vectors(chunk_ids), k)
+            return self.store.search(vector, k, doc_ids)
         except ChromaError as exc:
             logger.warning("dense search failed, answering from BM25 alone: %s", exc)
             return []

@@ -25,6 +25,7 @@ class VectorStore(Protocol):
     def search(self, vector: np.ndarray, k: int,
                doc_ids: set[str] | None = None) -> list[tuple[str, float]]: ...
     def count(self) -> int: ...
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]: ...
 
 
 class ChromaStore:
@@ -88,6 +89,12 @@ class ChromaStore:
 
     def count(self) -> int:
         return self._collection.count()
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks (those the store has)."""
+        got = self._collection.get(ids=chunk_ids, include=["embeddings"])
+        return {cid: np.asarray(v, np.float32) for cid, v in zip(got["ids"], got["embeddings"],
+                                                                  strict=True)}
 
 
 def chroma_settings():

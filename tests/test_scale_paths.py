@@ -291,3 +291,26 @@ def test_listing_the_articles_of_a_large_store_reads_it_in_pages(tmp_path):
     assert store.count() == 40_000
     assert store.doc_ids() == {f"d{i}" for i in range(4_000)}
     assert store.doc_ids(page=7_000) == {f"d{i}" for i in range(4_000)}
+
+
+def test_a_few_articles_are_searched_exactly_by_their_chunk_vectors(tmp_path):
+    """Asking about a few articles compares the query with their chunks' stored vectors: the
+    same chunks, in the same order, as Chroma's filtered search, without its metadata scan."""
+    import chromadb
+
+    from assistant.retrieval import exact_search
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=chroma_settings())
+    store = ChromaStore(client, Settings())
+    rng = np.random.default_rng(5)
+    chunks = [Chunk(f"d{d}:{i}", f"d{d}", i, i, "t", 1) for d in range(50) for i in range(8)]
+    vectors = rng.normal(size=(len(chunks), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.upsert(chunks, vectors)
+    query = rng.normal(size=16).astype(np.float32)
+    mine = [c.chunk_id for c in chunks if c.doc_id in {"d3", "d40"}]
+    exact = exact_search(query, store.vectors(mine), 5)
+    filtered = store.search(query, 5, {"d3", "d40"})
+    assert [c for c, _ in exact] == [c for c, _ in filtered]
+    assert np.allclose([s for _, s in exact], [s for _, s in filtered], atol=1e-4)
+    assert exact_search(query, {}, 5) == []
