@@ -150,14 +150,19 @@ serving_rss = peak_rss_mb()
 upload = None
 if job.get("upload"):
     path = Path(job["upload"]["path"])
+    web = job["upload"].get("web") and bot.uploads is not None
+    if web:  # as the web chat's upload does: into the uploads folder, reading only that folder
+        path = bot.uploads / path.name
     t = time.perf_counter()
     path.write_text(job["upload"]["text"], encoding="utf-8")
-    report = bot.ingest(progress=False)
+    report = bot.ingest(progress=False, only=[bot.uploads]) if web else bot.ingest(progress=False)
     ingest_s = time.perf_counter() - t
     answer = bot.ask(job["upload"]["question"])
     answerable_s = time.perf_counter() - t
     getattr(bot, "wait_until_saved", lambda: None)()  # the background save, in the peak RSS
-    upload = {"seconds": round(answerable_s, 2), "ingest_seconds": round(ingest_s, 2),
+    if web:
+        path.unlink()
+    upload = {"web": bool(web), "seconds": round(answerable_s, 2), "ingest_seconds": round(ingest_s, 2),
               "saved_seconds": round(time.perf_counter() - t, 2),
               "added": len(report.added),
               "cited_new_article": any(c.doc_id in report.added for c in answer.citations)}
@@ -271,7 +276,8 @@ def arrange_corpus(work: Path, n: int) -> Path:
 
 
 def serve(work: Path, n: int, questions: list[str], warmup: list[str], env: dict,
-          settings: dict | None = None, index: Path | None = None, code: Path = ROOT) -> dict:
+          settings: dict | None = None, index: Path | None = None, code: Path = ROOT,
+          web_upload: bool = False) -> dict:
     """`code`: the tree whose assistant package serves (another commit's, for a baseline)."""
     env = {**env, "PYTHONPATH": str(code)}
     corpus = arrange_corpus(work, n)
@@ -283,7 +289,8 @@ def serve(work: Path, n: int, questions: list[str], warmup: list[str], env: dict
         shutil.copytree(work / f"index-{n}", index)
     job = {"corpus": str(corpus), "index": str(index), "questions": questions, "warmup": warmup,
            "settings": settings or {},
-           "upload": {"path": str(upload), "text": UPLOAD_TEXT, "question": UPLOAD_QUESTION}}
+           "upload": {"path": str(upload), "text": UPLOAD_TEXT, "question": UPLOAD_QUESTION,
+                      "web": web_upload}}
     try:
         return child(CHILD_SERVE, [json.dumps(job)], env, timeout=3600)
     finally:
