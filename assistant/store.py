@@ -43,16 +43,19 @@ class ChromaStore:
             }},
         )
 
-    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        if not chunks:
-            return
-        self._collection.upsert(
-            ids=[c.chunk_id for c in chunks],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            documents=[c.text for c in chunks],
-            metadatas=[{"doc_id": c.doc_id, "first": c.first_sentence, "last": c.last_sentence}
-                       for c in chunks],
-        )
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, page: int = 2_000) -> None:
+        """Write chunks with their vectors, `page` at a time (Chroma refuses a call past its
+        maximum batch size)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for start in range(0, len(chunks), page):
+            part = chunks[start:start + page]
+            self._collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[start:start + page],
+                documents=[c.text for c in part],
+                metadatas=[{"doc_id": c.doc_id, "first": c.first_sentence, "last": c.last_sentence}
+                           for c in part],
+            )
 
     def delete_doc(self, doc_id: str) -> None:
         self._collection.delete(where={"doc_id": doc_id})

@@ -314,3 +314,50 @@ def test_a_few_articles_are_searched_exactly_by_their_chunk_vectors(tmp_path):
     assert [c for c, _ in exact] == [c for c, _ in filtered]
     assert np.allclose([s for _, s in exact], [s for _, s in filtered], atol=1e-4)
     assert exact_search(query, {}, 5) == []
+
+
+def test_a_failure_between_the_batch_write_and_the_catalog_commits_is_mended_by_the_next_ingest(
+        tmp_path, monkeypatch):
+    """Ingest writes a batch's chunks to the store in one call, then commits each document to the
+    catalog. Fail the second commit: the store holds chunks of documents the catalog lacks, no
+    question reaches them, and the next ingest removes them and ends like an uninterrupted one."""
+    import shutil
+
+    from conftest import DATA, SEED
+
+    from assistant import Assistant
+    from assistant.catalog import Catalog
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / "seed.txt")
+    shutil.copy(DATA / "articles" / "harbour-bridge.txt", corpus / "bridge.txt")
+    (corpus / "observatory.txt").write_text(OBSERVATORY, encoding="utf-8")
+    reference = Assistant(corpus, tmp_path / "reference")
+
+    original, commits = Catalog.add_document, []
+
+    def failing(self, *args, **kwargs):
+        if commits:
+            raise OSError("disk full")
+        commits.append(args[0].doc_id)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Catalog, "add_document", failing)
+    with pytest.raises(OSError, match="disk full"):
+        Assistant(corpus, tmp_path / "index")
+    monkeypatch.setattr(Catalog, "add_document", original)
+
+    broken = Assistant(corpus, tmp_path / "index", ingest=False)
+    assert [d.doc_id for d in broken.documents()] == commits
+    assert broken.store.doc_ids() > set(broken.index.documents)  # chunks the catalog lacks
+    answer = broken.ask("How many staff did the Zorvanek observatory open with?")
+    assert all(c.doc_id in broken.index.documents for c in answer.citations)
+    broken.catalog.close()
+
+    mended = Assistant(corpus, tmp_path / "index")
+    assert set(mended.index.documents) == set(reference.index.documents)
+    assert mended.store.doc_ids() == set(mended.index.documents)
+    assert mended.store.count() == reference.store.count()
+    assert "212 staff" in mended.ask(
+        "How many staff did the Zorvanek observatory open with?").citations[0].text
