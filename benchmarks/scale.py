@@ -3,6 +3,7 @@
 Usage:
   .venv/bin/python benchmarks/scale.py build   --work DIR [--sizes 1000,3000,10000]
   .venv/bin/python benchmarks/scale.py measure --work DIR [--out benchmarks/scale.json]
+  .venv/bin/python benchmarks/scale.py ingest  --work DIR [--size 10000] [--baseline OLD_TREE]
 
 `build` ingests one growing corpus in stages (1,000 articles, then 2,000 more, then 7,000 more),
 each stage a fresh process, and copies the index after each stage: the stages' times show
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,9 +82,11 @@ print(json.dumps({"raw_encode_seconds": round(time.perf_counter() - t, 2),
 """
 
 
-def child(code: str, args: list[str], env: dict | None = None, timeout: float = 4 * 3600) -> dict:
+def child(code: str, args: list[str], env: dict | None = None, timeout: float = 4 * 3600,
+          cwd: Path = ROOT) -> dict:
+    """Run `code` in a fresh interpreter in `cwd` (whose `assistant` package it imports)."""
     done = subprocess.run([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True,
-                          env=env, cwd=ROOT, timeout=timeout)
+                          env=env, cwd=cwd, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed ({done.returncode})")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -211,7 +215,8 @@ print(json.dumps({"documents": counts["documents"], "chunks": counts["chunks"],
                   "store_chunks": store.count(), "same_articles": store.doc_ids() == catalog.doc_ids(),
                   "ingest_state": catalog.get_meta("ingest_state")}))
 """
-def marginal_ingest(work: Path, n: int, env: dict, resume: bool, count: int) -> dict:
+def marginal_ingest(work: Path, n: int, env: dict, resume: bool, count: int,
+                    code: Path = ROOT) -> dict:
     """Ingest `count` new articles into a copy of the stage's index (the cost of growing it at
     this size) and encode their sentences raw, back to back; with `resume`, then interrupt an
     ingest of `count` more and run it again (what a killed ingest at this size costs)."""
@@ -228,14 +233,34 @@ def marginal_ingest(work: Path, n: int, env: dict, resume: bool, count: int) -> 
     shutil.rmtree(index, ignore_errors=True)
     shutil.copytree(work / f"index-{n}", index)
     try:
-        out = child(CHILD_INGEST, [str(extra / "first"), str(index), "--no-load"], env)
-        out.update(child(CHILD_ENCODE_FILES, [str(extra / "first")], env))
+        out = child(CHILD_INGEST, [str(extra / "first"), str(index), "--no-load"], env, cwd=code)
+        out.update(child(CHILD_ENCODE_FILES, [str(extra / "first")], env, cwd=code))
         out["ingest_vs_raw_encode"] = round(out["ingest_seconds"] / out["raw_encode_seconds"], 3)
         if resume:
             out["resume"] = interrupted_ingest(extra / "second", index, env, n + count, count)
         return out
     finally:
         shutil.rmtree(index, ignore_errors=True)
+
+
+def ingest_recheck(work: Path, n: int, count: int, baseline: Path | None, rounds: int) -> dict:
+    """The marginal ingest at one size, alone: this code's (and a baseline tree's, alternating
+    with it) ingest of `count` more articles into a copy of the index, against raw encoding."""
+    trees = {"this": ROOT, **({"baseline": baseline.resolve()} if baseline else {})}
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+            env["PYTHONPATH"] = str(tree)
+            runs[name].append(marginal_ingest(work, n, env, False, count, code=tree))
+    out = {"articles": n, "added": count, "rounds": rounds,
+           "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    for name, found in runs.items():
+        out[name] = {"ingest_vs_raw_encode": [r["ingest_vs_raw_encode"] for r in found],
+                     "ingest_seconds": [r["ingest_seconds"] for r in found],
+                     "raw_encode_seconds": [r["raw_encode_seconds"] for r in found],
+                     "ingest_cpu_seconds": [r["ingest_cpu_seconds"] for r in found]}
+    return out
 
 
 def interrupted_ingest(corpus: Path, index: Path, env: dict, before: int, count: int) -> dict:
@@ -493,9 +518,23 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--marginal", type=int, default=100,
                    help="articles added to each stage's index to time growing it (default 100)")
     m.add_argument("--baseline", type=Path, help="a tree of older code to serve the largest index with")
+    g = sub.add_parser("ingest", help="only the marginal ingest at one size: this code and, if "
+                       "given, an older tree's, back to back, each against raw encoding")
+    g.add_argument("--work", type=Path, required=True)
+    g.add_argument("--size", type=int, default=10_000)
+    g.add_argument("--marginal", type=int, default=100)
+    g.add_argument("--baseline", type=Path)
+    g.add_argument("--rounds", type=int, default=2)
+    g.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.work, [int(s) for s in args.sizes.split(",")])
+    elif args.command == "ingest":
+        recheck = ingest_recheck(args.work, args.size, args.marginal, args.baseline, args.rounds)
+        print(json.dumps(recheck, indent=2))
+        results = json.loads(args.results.read_text()) if args.results.exists() else {}
+        results.setdefault("scale", {})["ingest_recheck"] = recheck
+        args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     else:
         result = measure(args.work, args.out, args.questions, args.baseline, args.marginal)
         plot(result, args.out.with_suffix(".png"))
