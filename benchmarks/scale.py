@@ -83,10 +83,12 @@ print(json.dumps({"raw_encode_seconds": round(time.perf_counter() - t, 2),
 
 
 def child(code: str, args: list[str], env: dict | None = None, timeout: float = 4 * 3600,
-          cwd: Path = ROOT) -> dict:
-    """Run `code` in a fresh interpreter in `cwd` (whose `assistant` package it imports)."""
+          tree: Path = ROOT) -> dict:
+    """Run `code` in a fresh interpreter that imports `tree`'s assistant package: `python -c`
+    puts its working directory first on sys.path, ahead of PYTHONPATH, so both are `tree`."""
+    env = {**(os.environ if env is None else env), "PYTHONPATH": str(tree)}
     done = subprocess.run([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True,
-                          env=env, cwd=cwd, timeout=timeout)
+                          env=env, cwd=tree, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed ({done.returncode})")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -233,8 +235,8 @@ def marginal_ingest(work: Path, n: int, env: dict, resume: bool, count: int,
     shutil.rmtree(index, ignore_errors=True)
     shutil.copytree(work / f"index-{n}", index)
     try:
-        out = child(CHILD_INGEST, [str(extra / "first"), str(index), "--no-load"], env, cwd=code)
-        out.update(child(CHILD_ENCODE_FILES, [str(extra / "first")], env, cwd=code))
+        out = child(CHILD_INGEST, [str(extra / "first"), str(index), "--no-load"], env, tree=code)
+        out.update(child(CHILD_ENCODE_FILES, [str(extra / "first")], env, tree=code))
         out["ingest_vs_raw_encode"] = round(out["ingest_seconds"] / out["raw_encode_seconds"], 3)
         if resume:
             out["resume"] = interrupted_ingest(extra / "second", index, env, n + count, count)
@@ -248,10 +250,9 @@ def ingest_recheck(work: Path, n: int, count: int, baseline: Path | None, rounds
     with it) ingest of `count` more articles into a copy of the index, against raw encoding."""
     trees = {"this": ROOT, **({"baseline": baseline.resolve()} if baseline else {})}
     runs: dict[str, list[dict]] = {name: [] for name in trees}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     for _ in range(rounds):
         for name, tree in trees.items():
-            env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-            env["PYTHONPATH"] = str(tree)
             runs[name].append(marginal_ingest(work, n, env, False, count, code=tree))
     out = {"articles": n, "added": count, "rounds": rounds,
            "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
@@ -304,7 +305,6 @@ def serve(work: Path, n: int, questions: list[str], warmup: list[str], env: dict
           settings: dict | None = None, index: Path | None = None, code: Path = ROOT,
           web_upload: bool = False) -> dict:
     """`code`: the tree whose assistant package serves (another commit's, for a baseline)."""
-    env = {**env, "PYTHONPATH": str(code)}
     corpus = arrange_corpus(work, n)
     upload = corpus / "zz-upload.txt"
     fresh = index is None
@@ -317,7 +317,7 @@ def serve(work: Path, n: int, questions: list[str], warmup: list[str], env: dict
            "upload": {"path": str(upload), "text": UPLOAD_TEXT, "question": UPLOAD_QUESTION,
                       "web": web_upload}}
     try:
-        return child(CHILD_SERVE, [json.dumps(job)], env, timeout=3600)
+        return child(CHILD_SERVE, [json.dumps(job)], env, timeout=3600, tree=code)
     finally:
         upload.unlink(missing_ok=True)
         if fresh:
