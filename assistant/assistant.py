@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableLambda
 
 from .answering.analysis import without_frame
 from .answering.answerer import Answerer, Evidence, TokenSink
+from .answering.cross_encoder import CrossCheck
 from .answering.extractive import ExtractiveAnswerer
 from .answering.llm import FALLBACK, LLMAnswerer
 from .answering.model import ReaderModel
@@ -77,6 +78,7 @@ class Assistant:
         # Real words, whatever the articles hold: never taken for a misspelling (index.respell).
         self._model_words = frozenset(vocabulary)
         self.reader = ReaderModel.load()
+        self.cross_check = CrossCheck.load() if self.settings.cross_encoder else None
         self._encoding = ThreadPoolExecutor(max(2, os.cpu_count() or 2),
                                             thread_name_prefix="ask-encode")
         # Two processes opening a new index at once would both create Chroma's tables.
@@ -144,7 +146,8 @@ class Assistant:
         self.answerer = ExtractiveAnswerer(index, model=self.reader,
                                            threshold=self.settings.abstain_threshold,
                                            max_citations=self.settings.max_citations,
-                                           word_vectors=self.word_vectors)
+                                           word_vectors=self.word_vectors,
+                                           cross_check=self.cross_check)
         if self.settings.answer_mode == "llm":
             self.llm = LLMAnswerer(self.settings, index, self.embedder.encode, self.answerer,
                                    self._chat_model)

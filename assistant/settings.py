@@ -84,8 +84,14 @@ class Settings:
     verify_min_support: float = 0.5
     max_citations: int = 3
     # The cut on P(answerable) below which the answer says the articles do not say. Unset: the
-    # one fitted with the reader model (evals/train_reader.py; false abstention <= .08 on dev).
+    # one fitted with the reading in use (false abstention <= .08 on dev): the cross-encoder's
+    # (evals/fit_cross_check.py), or the reader model's alone (evals/train_reader.py).
     abstain_threshold: float | None = None
+    # Read the reader model's top three sentences again with the cross-encoder (the bundled
+    # MiniLM fine-tuned to score question-sentence pairs; assistant/answering/CROSS-ENCODER.md):
+    # better answers and abstentions for about 10-25 ms more per question part. Off: the reader
+    # model alone, with its own threshold.
+    cross_encoder: bool = True
     max_question_chars: int = 2000
     # Threads numpy's own BLAS (OpenBLAS) may use in this process; 0 leaves it as it is. The
     # reader's products are small (tens of sentences x a few hundred words), and handing each to

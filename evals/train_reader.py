@@ -75,7 +75,7 @@ def dump() -> None:
     for name, split, files, corpus in sets():
         bot = Assistant(corpus, WORK / name, include_uploads=False, prune=True, progress=False)
         extractor = FeatureExtractor(bot.index, bot.word_vectors)
-        rows, meta = [], []
+        rows, meta, texts = [], [], []
         for path in files:
             genre_of = {}
             for q in load_questions(path):
@@ -95,12 +95,14 @@ def dump() -> None:
                         rows.append(row)
                         meta.append((q.id, p_i, int(q.answerable), int(label), genre,
                                      c.sentence.doc_id))
+                        texts.append((part.text, c.sentence.text))
         np.savez_compressed(OUT / f"{name}.npz", x=np.asarray(rows, np.float32),
                             qid=np.array([m[0] for m in meta]), part=np.array([m[1] for m in meta]),
                             answerable=np.array([m[2] for m in meta]),
                             label=np.array([m[3] for m in meta]),
                             genre=np.array([m[4] for m in meta]), doc=np.array([m[5] for m in meta]),
-                            split=np.array(split), features=np.array(FEATURES))
+                            split=np.array(split), features=np.array(FEATURES),
+                            qtext=np.array([t[0] for t in texts]), text=np.array([t[1] for t in texts]))
         print(f"{name}: {len(files)} files, {len(rows)} candidate rows", flush=True)
 
 

@@ -3,7 +3,10 @@ best for each part of the question, or abstain.
 
 For each part, features.py describes every candidate sentence, the model (model.py) gives each
 the probability that it answers and the part the probability that it can be answered from
-them, and one threshold, fitted with the model, decides. No rule here overrides the model.
+them. Where the cross-encoder is on (cross_encoder.py), it reads the model's top candidates
+again with the question, and a logistic model fitted on the development split combines both
+readings into P(answerable) and the order of those candidates. One threshold, fitted with
+whichever reading is used, decides. No rule here overrides the models.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ..text import content_terms, term_stem
 from ..types import Citation, Passage
 from . import analysis
 from .answerer import Draft, Evidence, TokenSink
+from .cross_encoder import CrossCheck
 from .features import FeatureExtractor
 from .query import Candidate, Query, QueryPart, Reader, candidates_from
 from .wordsim import WordVectors
@@ -38,12 +42,16 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, index: CorpusIndex, *, max_citations: int, model: Reader,
-                 word_vectors: WordVectors | None = None, threshold: float | None = None):
-        """`threshold` overrides the model's own cut on P(answerable) (settings.abstain_threshold)."""
+                 word_vectors: WordVectors | None = None, threshold: float | None = None,
+                 cross_check: CrossCheck | None = None):
+        """`threshold` overrides the fitted cut on P(answerable) (settings.abstain_threshold);
+        `cross_check`, when given, reads the model's top candidates a second time."""
         self.index = index
         self.model = model
+        self.cross_check = cross_check
         self.features = FeatureExtractor(index, word_vectors)
-        self.threshold = model.threshold if threshold is None else threshold
+        fitted = cross_check.threshold if cross_check is not None else model.threshold
+        self.threshold = fitted if threshold is None else threshold
         self.max_citations = max_citations
 
     def read(self, query: Query, part_vectors: list[np.ndarray],
@@ -58,6 +66,12 @@ class ExtractiveAnswerer:
                 c.probability = float(prob)
             order = np.argsort(-p, kind="stable")
             answerable = self.model.answerable(p, x) if len(candidates) else 0.0
+            if self.cross_check is not None and len(candidates):
+                top = order[: self.cross_check.top_k]
+                again = self.cross_check.reread(part.text, [candidates[i].sentence.text for i in top],
+                                                p[top], answerable)
+                answerable = again.answerable
+                order = np.concatenate([top[again.order], order[len(top):]])
             readings.append(Reading(part, [candidates[i] for i in order], x[order], answerable))
         return readings
 

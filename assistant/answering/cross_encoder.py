@@ -1,0 +1,120 @@
+"""The cross-encoder: reads a question and one sentence together and scores whether the sentence
+answers it (a logit). The bundled all-MiniLM-L6-v2 fine-tuned on the labelled questions
+(CROSS-ENCODER.md); only its top candidates are read, so its cost is a few short pairs.
+
+The ONNX file holds every weight but the word embeddings, which training left frozen at the
+bundled model's: they are read from that package, so the file stays small and nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FILE = Path(__file__).with_name("cross_encoder.onnx")
+MAX_TOKENS = 160  # as trained
+
+
+class CrossEncoder:
+    def __init__(self, path: Path = FILE, model_folder: str | None = None):
+        import onnxruntime as ort
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        from ..embeddings import resolve_model_path
+
+        folder = Path(model_folder or resolve_model_path(""))
+        with safe_open(str(folder / "model.safetensors"), framework="np") as weights:
+            self._words = weights.get_tensor("embeddings.word_embeddings.weight").astype(np.float32)
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        # Two threads: a few pairs of ~40 tokens run in about two thirds of the time on 2 cores.
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def score(self, question: str, sentences: list[str]) -> np.ndarray:
+        """One logit per sentence: higher means it answers the question.
+
+        Each pair runs alone: the int8 graph quantizes its activations with one range per run,
+        so a pair batched with longer ones (and their padding) would score differently."""
+        out = np.empty(len(sentences), np.float32)
+        for i, sentence in enumerate(sentences):
+            enc = self._tokenizer.encode(question, sentence)
+            ids = np.array([enc.ids], dtype=np.int64)
+            feed = {"inputs_embeds": self._words[ids],
+                    "attention_mask": np.array([enc.attention_mask], dtype=np.int64),
+                    "token_type_ids": np.array([enc.type_ids], dtype=np.int64)}
+            out[i] = self._session.run(None, feed)[0][0]
+        return out
+
+
+STACK_FILE = Path(__file__).with_name("cross_check.json")
+# The second reading's inputs, per question part, over the reader's top candidates.
+STACK_FEATURES = ("judge_logit", "ce_max", "ce_first", "p_first_logit", "combined_max")
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def stack_row(judge: float, p_top: np.ndarray, ce_top: np.ndarray) -> np.ndarray:
+    """STACK_FEATURES for one part: the judge's P(answerable), and the reader's probabilities and
+    the cross-encoder's logits for its top candidates (best by the reader first)."""
+    lp = _logit(p_top)
+    return np.array([float(_logit(judge)), float(ce_top.max()), float(ce_top[0]), float(lp[0]),
+                     float((lp + ce_top).max())])
+
+
+@dataclass(frozen=True)
+class Rereading:
+    answerable: float   # P(the part is answerable), after both readings
+    order: np.ndarray   # the top candidates, best first by reader and cross-encoder together
+    scores: np.ndarray  # the cross-encoder's logit of each top candidate, in the reader's order
+
+
+class CrossCheck:
+    """Reads the reader's top candidates again with the cross-encoder and combines both
+    readings (a logistic model fitted on the development split, cross_check.json)."""
+
+    def __init__(self, encoder: CrossEncoder, meta: dict):
+        if tuple(meta["features"]) != STACK_FEATURES:
+            raise ValueError(f"{STACK_FILE.name} holds other inputs; run evals/fit_cross_check.py")
+        self.encoder = encoder
+        self.meta = meta
+        self.top_k = int(meta["top_k"])
+        self.weights = np.asarray(meta["weights"], np.float64)
+        self.bias = float(meta["bias"])
+        self.threshold = float(meta["threshold"])
+        self.version = str(meta["version"])
+
+    @classmethod
+    def load(cls, path: Path = STACK_FILE, encoder: CrossEncoder | None = None) -> CrossCheck:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if meta.get("cross_encoder_sha256") != file_digest(FILE):
+            raise ValueError(f"{path.name} was fitted on another {FILE.name}; run "
+                             "evals/fit_cross_check.py")
+        return cls(encoder or CrossEncoder(), meta)
+
+    def reread(self, question: str, sentences: list[str], p_top: np.ndarray,
+               judge: float) -> Rereading:
+        """`sentences`: the reader's top candidates (at most top_k), best first; `p_top` their
+        probabilities; `judge` the reader's P(answerable)."""
+        ce = self.encoder.score(question, sentences)
+        z = float(stack_row(judge, p_top, ce) @ self.weights + self.bias)
+        order = np.argsort(-(_logit(p_top) + ce), kind="stable")
+        return Rereading(1.0 / (1.0 + np.exp(-z)), order, ce)

@@ -1,0 +1,92 @@
+"""The cross-encoder as shipped (assistant/answering/cross_encoder.onnx) and the second reading
+built on it: it reads question and sentence together, scores each pair alone, and the
+answerer uses its combined reading and threshold only when it is switched on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.answering.cross_encoder import STACK_FEATURES, STACK_FILE, CrossCheck, CrossEncoder, stack_row
+
+
+@pytest.fixture(scope="module")
+def encoder() -> CrossEncoder:
+    return CrossEncoder()
+
+
+def test_the_sentence_that_answers_outscores_near_misses(encoder):
+    question = "How many soldiers were killed in the operation?"
+    answer = "Two hundred soldiers were killed during the operation, the defence ministry said."
+    near = [
+        "Almost 500 civilians were relocated after the operation, the ministry said.",  # counts others
+        "The operation began on Tuesday and lasted about 24 hours.",  # same topic, no count
+        "The bakery on Main Street sells two hundred loaves a day.",  # a number, another topic
+    ]
+    scores = encoder.score(question, [answer, *near])
+    assert scores[0] > scores[1:].max() + 1.0, scores
+
+
+def test_a_pair_scores_the_same_alone_and_beside_longer_ones(encoder):
+    """A pair's score must not depend on what it is scored with: batched with a longer pair, the
+    int8 graph's one activation range per run moved it by 0.14 (each pair now runs alone)."""
+    question = "Who runs the tram company?"
+    short = "Ana Novak runs it."
+    long = ("The tram company, founded in 1898 and owned by the city since the 1950s, is run by "
+            "a board of seven members appointed for four years by the council, which also sets "
+            "the fares, the timetable and the maintenance budget every spring.")
+    alone = encoder.score(question, [short])[0]
+    together = encoder.score(question, [long, short])[1]
+    assert abs(alone - together) < 1e-3, (alone, together)
+    assert encoder.score(question, []).shape == (0,)
+
+
+def test_the_combining_model_matches_the_encoder_it_was_fitted_with():
+    meta = json.loads(STACK_FILE.read_text())
+    assert tuple(meta["features"]) == STACK_FEATURES
+    assert len(meta["weights"]) == len(STACK_FEATURES)
+    assert 0.0 < meta["threshold"] < 1.0 and meta["top_k"] >= 1
+    # fitted on dev, never on a held-out set
+    assert meta["fitted_on"] == "evals/bank/dev"
+    other = {**meta, "features": list(STACK_FEATURES[:-1])}
+    with pytest.raises(ValueError, match="other inputs"):
+        CrossCheck(encoder=None, meta=other)
+
+
+def test_reread_puts_first_what_both_readings_rate_best(encoder):
+    check = CrossCheck.load(encoder=encoder)
+    question = "How many soldiers were killed in the operation?"
+    # The reader rated the near miss a little higher; the cross-encoder reads the difference.
+    sentences = ["Almost 500 civilians were relocated after the operation, the ministry said.",
+                 "Two hundred soldiers were killed during the operation, the defence ministry said."]
+    again = check.reread(question, sentences, np.array([0.6, 0.5]), judge=0.6)
+    assert list(again.order) == [1, 0]
+    assert 0.0 < again.answerable < 1.0
+    row = stack_row(0.6, np.array([0.6, 0.5]), again.scores)
+    expected = 1 / (1 + np.exp(-(row @ np.array(check.weights) + check.bias)))
+    assert again.answerable == pytest.approx(expected)
+
+
+def test_the_answerer_uses_the_second_reading_only_when_switched_on(two_article_corpus, tmp_path):
+    from assistant import Assistant
+
+    on = Assistant(two_article_corpus, tmp_path / "index", progress=False)
+    off = Assistant(two_article_corpus, tmp_path / "index", progress=False, cross_encoder=False)
+    assert on.answerer.cross_check is not None and off.answerer.cross_check is None
+    assert on.answerer.threshold == on.cross_check.threshold
+    assert off.answerer.threshold == off.reader.threshold
+    question = "How many ethnic Armenians live in Nagorno-Karabakh?"
+    a_on, a_off = on.ask(question), off.ask(question)
+    assert not a_on.abstained and "120,000" in a_on.citations[0].text
+    # the two readings give the part different confidences: the second one really ran
+    assert a_on.confidence != a_off.confidence
+
+
+def test_the_combining_model_refuses_another_cross_encoder(tmp_path):
+    meta = json.loads(STACK_FILE.read_text())
+    stale = tmp_path / "cross_check.json"
+    stale.write_text(json.dumps({**meta, "cross_encoder_sha256": "0" * 64}))
+    with pytest.raises(ValueError, match="another cross_encoder.onnx"):
+        CrossCheck.load(stale)
