@@ -16,34 +16,42 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
-# Each set's floors sit a little under what the fitted reader (assistant/answering/model.py)
-# measures today (README, "Evaluation"): answer / cite / precision / abstain / false abstain.
-# heldout..heldout4 had been run and looked at while the old hand-weighted rules were tuned, so
-# their old floors held numbers the rules had been fitted to; the reader was fitted on none of
-# them, and where it measures lower the floor follows it down, said so here rather than hidden.
-# heldout: 0.775 / 0.861 / 0.847 / 0.667 / 0.100 (rules: 0.825 / 0.868 / 0.803 / 0.917 / 0.050).
-FLOORS = {"--min-answer": "0.73", "--min-cite": "0.82", "--min-precision": "0.80",
-          "--min-abstain": "0.60", "--max-false-abstain": "0.15"}
-# heldout2: 0.806 / 0.893 / 0.893 / 0.667 / 0.097 (rules: 0.871 / 0.931 / 0.845 / 0.778 / 0.065).
-FLOORS_2 = {"--min-answer": "0.76", "--min-cite": "0.85", "--min-precision": "0.85",
-            "--min-abstain": "0.60", "--max-false-abstain": "0.13"}
-# heldout3: 0.769 / 0.886 / 0.886 / 0.818 / 0.103 (rules: 0.692 / 0.931 / 0.879 / 0.636 / 0.256).
-FLOORS_3 = {"--min-answer": "0.72", "--min-cite": "0.84", "--min-precision": "0.84",
-            "--min-abstain": "0.75", "--max-false-abstain": "0.14"}
-# heldout4 (harsh paraphrases): 0.500 / 0.548 / 0.532 / 0.250 / 0.088 (rules: 0.559 / 0.633 /
-# 0.567 / 0.562 / 0.118). Far under the floors: a guard against getting worse.
-FLOORS_4 = {"--min-answer": "0.45", "--min-cite": "0.50", "--min-precision": "0.48",
-            "--min-abstain": "0.20", "--max-false-abstain": "0.15"}
-# heldout5: 0.818 / 0.881 / 0.857 / 0.688 / 0.045, AUC 0.923 (rules: 0.773 / 0.875 / 0.762 /
-# 0.625 / 0.091, AUC 0.766).
-FLOORS_5 = {"--min-answer": "0.77", "--min-cite": "0.84", "--min-precision": "0.81",
-            "--min-abstain": "0.62", "--max-false-abstain": "0.10"}
+# Each set's floors sit a little under what the default reading measures today (README,
+# "Evaluation"): the fitted reader (assistant/answering/model.py) with the cross-encoder's second
+# reading of its top three sentences (cross_encoder.py). Per set: answer / cite / precision /
+# abstain / false abstain, then the reader alone, then the old hand-weighted rules.
+# heldout..heldout4 had been run and looked at while the old rules were tuned, so their old
+# floors held numbers the rules had been fitted to; neither model was fitted on any held-out set,
+# and where one measures lower the floor follows it down, said so here rather than hidden.
+# heldout: 0.900 / 0.947 / 0.895 / 0.833 / 0.050 (reader alone: 0.775 / 0.861 / 0.847 / 0.667 /
+# 0.100; rules: 0.825 / 0.868 / 0.803 / 0.917 / 0.050).
+FLOORS = {"--min-answer": "0.86", "--min-cite": "0.91", "--min-precision": "0.86",
+          "--min-abstain": "0.75", "--max-false-abstain": "0.10"}
+# heldout2: 0.806 / 0.862 / 0.845 / 0.889 / 0.065 (reader alone: 0.806 / 0.893 / 0.893 / 0.667 /
+# 0.097; rules: 0.871 / 0.931 / 0.845 / 0.778 / 0.065). Citation precision is lower with the
+# second reading on this set (40 questions: one citation is about .03).
+FLOORS_2 = {"--min-answer": "0.76", "--min-cite": "0.82", "--min-precision": "0.81",
+            "--min-abstain": "0.75", "--max-false-abstain": "0.11"}
+# heldout3: 0.821 / 0.917 / 0.889 / 0.818 / 0.077 (reader alone: 0.769 / 0.886 / 0.886 / 0.818 /
+# 0.103; rules: 0.692 / 0.931 / 0.879 / 0.636 / 0.256).
+FLOORS_3 = {"--min-answer": "0.78", "--min-cite": "0.88", "--min-precision": "0.84",
+            "--min-abstain": "0.75", "--max-false-abstain": "0.12"}
+# heldout4 (harsh paraphrases): 0.559 / 0.576 / 0.515 / 0.438 / 0.029 (reader alone: 0.500 /
+# 0.548 / 0.532 / 0.250 / 0.088; rules: 0.559 / 0.633 / 0.567 / 0.562 / 0.118). Far under the
+# issue's floors: a guard against getting worse.
+FLOORS_4 = {"--min-answer": "0.50", "--min-cite": "0.52", "--min-precision": "0.47",
+            "--min-abstain": "0.30", "--max-false-abstain": "0.08"}
+# heldout5: 0.841 / 0.881 / 0.845 / 0.750 / 0.045, AUC 0.956 (reader alone: 0.818 / 0.881 / 0.857
+# / 0.688 / 0.045, AUC 0.923; rules: 0.773 / 0.875 / 0.762 / 0.625 / 0.091, AUC 0.766).
+FLOORS_5 = {"--min-answer": "0.80", "--min-cite": "0.84", "--min-precision": "0.81",
+            "--min-abstain": "0.68", "--max-false-abstain": "0.08"}
 # The bank's held-out split (evals/bank/heldout: 16 articles, 880 questions, 44 % unanswerable
-# SQuAD 2.0 style, written blind and committed before any run): the reader measures
-# 0.722 / 0.811 / 0.792 / 0.557 / 0.103, AUC 0.819 (rules: 0.790 / 0.876 / 0.762 / 0.333 /
-# 0.091, AUC 0.647). Under the floors on all but precision: a guard, not a claim.
-FLOORS_BANK = {"--min-answer": "0.69", "--min-cite": "0.78", "--min-precision": "0.76",
-               "--min-abstain": "0.52", "--max-false-abstain": "0.13"}
+# SQuAD 2.0 style, written blind and committed before any run): 0.766 / 0.864 / 0.820 / 0.589 /
+# 0.111, AUC 0.857 (reader alone: 0.722 / 0.811 / 0.792 / 0.557 / 0.103, AUC 0.819; rules: 0.790
+# / 0.876 / 0.762 / 0.333 / 0.091, AUC 0.647). Under the floors on answer, abstain and
+# false abstention: a guard, not a claim.
+FLOORS_BANK = {"--min-answer": "0.74", "--min-cite": "0.83", "--min-precision": "0.79",
+               "--min-abstain": "0.55", "--max-false-abstain": "0.13"}
 SETS = {
     "heldout": ("evals/questions/heldout.jsonl", ["corpus", "evals/articles"], FLOORS, 50),
     "heldout2": ("evals/questions/heldout2.jsonl",
