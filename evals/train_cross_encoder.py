@@ -27,11 +27,18 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 
-def training_rows(data: dict, negatives: int) -> np.ndarray:
-    """Every positive row of the training split, and each part's first `negatives` negatives."""
+def training_rows(data: dict, negatives: int, fraction: float = 1.0) -> np.ndarray:
+    """Every positive row of the training split, and each part's first `negatives` negatives;
+    with `fraction` < 1, only those of that share of the training questions (seed 0)."""
     keys = part_keys(data)
+    rows = np.flatnonzero(data["split"] == "train")
+    if fraction < 1.0:
+        questions = np.unique(data["qid"][rows])
+        chosen = set(np.random.default_rng(0).choice(questions, int(len(questions) * fraction),
+                                                     replace=False))
+        rows = np.array([i for i in rows if data["qid"][i] in chosen])
     keep, seen = [], {}
-    for i in np.flatnonzero(data["split"] == "train"):
+    for i in rows:
         if data["label"][i]:
             keep.append(i)
         elif seen.get(keys[i], 0) < negatives:
@@ -70,12 +77,13 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="a few rows, to check the script on a CPU")
     ap.add_argument("--negatives", type=int, default=12)
     ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--fraction", type=float, default=1.0, help="share of training questions")
     args = ap.parse_args()
     t0 = time.time()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     data = dict(np.load(args.data))  # read each array once: an NpzFile inflates on every access
     texts = data["texts"].tolist()
-    keep = training_rows(data, args.negatives)
+    keep = training_rows(data, args.negatives, args.fraction)
     dev_rows = np.flatnonzero(data["split"] == "dev")
     if args.tiny:
         keep, dev_rows = keep[:256], dev_rows[:300]
@@ -141,7 +149,8 @@ def main() -> None:
                               **dev_report(data, scores, dev_rows), "t": round(time.time() - t0)}),
                   flush=True)
             by_epoch[f"e{epoch + 1}"] = scores
-            np.savez(out / f"scores-L{n_layers}.npz", rows=dev_rows, **by_epoch)
+            tag = "" if args.fraction == 1.0 else f"-f{args.fraction:g}"
+            np.savez(out / f"scores-L{n_layers}{tag}.npz", rows=dev_rows, **by_epoch)
             if time.time() - t0 > args.budget + 60:
                 print("budget spent mid-variant")
                 break
