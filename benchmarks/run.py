@@ -163,15 +163,26 @@ def latencies(bot, files: list[Path], work: Path, questions: list[str], warmup: 
     bot.embedder._cache.clear()  # every question is asked once, so no measurement reads the cache
     ask = timed(bot.ask, questions, warmup)
     bot.embedder._cache.clear()
+    # The same asks with the reader model alone (settings.cross_encoder=false): what the second
+    # reading costs.
+    answerer = bot.answerer
+    saved = answerer.cross_check, answerer.threshold
+    answerer.cross_check, answerer.threshold = None, bot.reader.threshold
+    try:
+        alone = timed(bot.ask, questions, warmup)
+    finally:
+        answerer.cross_check, answerer.threshold = saved
+    bot.embedder._cache.clear()
     floor = timed(lambda q: bot.store.search(model.encode([q])[0], 4), questions, warmup)
     # The same floor with the assistant's own query encoder (ONNX by default): what is left of
     # the ask beyond it is retrieval fusion and answering.
     floor_ours = timed(lambda q: bot.store.search(bot.embedder.encode([q])[0], 4), questions, warmup)
     plain_store = plain_langchain(files, model, work / "plain-chroma")
     plain = timed(lambda q: plain_store.similarity_search(q, k=4), questions, warmup)
-    return {"ask_ms": ask, "plain_langchain_ms": plain, "floor_ms": floor,
-            "floor_own_encoder_ms": floor_ours,
+    return {"ask_ms": ask, "ask_reader_alone_ms": alone, "plain_langchain_ms": plain,
+            "floor_ms": floor, "floor_own_encoder_ms": floor_ours,
             "ask_p50_vs_plain_p50": round(ask["p50"] / plain["p50"], 3),
+            "reader_alone_p50_vs_plain_p50": round(alone["p50"] / plain["p50"], 3),
             "ask_p50_vs_floor_p50": round(ask["p50"] / floor["p50"], 3)}
 
 
@@ -271,13 +282,15 @@ def targets(result: dict) -> dict:
 
 def table(result: dict) -> str:
     rows = [("measure", "seed corpus", f"generated ({result['articles']} articles)")]
-    for key, label in (("ask_ms", "Assistant.ask"), ("plain_langchain_ms", "plain LangChain k=4"),
+    for key, label in (("ask_ms", "Assistant.ask"),
+                       ("ask_reader_alone_ms", "Assistant.ask, cross_encoder=false"),
+                       ("plain_langchain_ms", "plain LangChain k=4"),
                        ("floor_ms", "floor: 1 embed + 1 search"),
                        ("floor_own_encoder_ms", "floor, our encoder")):
         for p in ("p50", "p95"):
             rows.append((f"{label} {p} ms", f"{result['seed'][key][p]:.1f}",
                          f"{result['generated'][key][p]:.1f}"))
-    for key in ("ask_p50_vs_plain_p50", "ask_p50_vs_floor_p50"):
+    for key in ("ask_p50_vs_plain_p50", "reader_alone_p50_vs_plain_p50", "ask_p50_vs_floor_p50"):
         rows.append((key, f"{result['seed'][key]:.2f}", f"{result['generated'][key]:.2f}"))
     ing, cold = result["ingest"], result["cold_start"]
     tor = cold["torch_runtime"]

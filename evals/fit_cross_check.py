@@ -42,7 +42,7 @@ from assistant.evaluation.questions import load_questions  # noqa: E402
 from assistant.retrieval import passages_from  # noqa: E402
 
 
-def readings(top_k: int):
+def readings(top_k: int, context: bool):
     """Per dev question part: stack row, answerable, article, labels of the top candidates in
     the reader's order and in the combined order."""
     from assistant import Assistant
@@ -63,12 +63,18 @@ def readings(top_k: int):
                     continue
                 top = r.candidates[:top_k]
                 p = np.array([c.probability for c in top])
-                ce = encoder.score(r.part.text, [c.sentence.text for c in top])
+                texts = [c.sentence.text for c in top]
+                ce = encoder.score(r.part.text, texts)
+                in_context = ce
+                if context:
+                    before = [bot.index.documents[c.sentence.doc_id].sentences[c.sentence.index - 1]
+                              .text if c.sentence.index > 0 else None for c in top]
+                    in_context = encoder.score_in_context(r.part.text, texts, before, ce)
                 labels = [bool(q.answerable and is_evidence(c.sentence.text, q.evidence)) for c in top]
                 lp = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
                 rows.append({"x": stack_row(r.answerable, p, ce), "y": bool(q.answerable),
                              "article": path.stem, "first": labels[0],
-                             "combined": labels[int(np.argmax(lp + ce))]})
+                             "combined": labels[int(np.argmax(lp + in_context))]})
     return rows
 
 
@@ -78,8 +84,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--pronoun-context", action="store_true",
+                        help="to order the top sentences, one that refers back by pronoun "
+                             "also reads after its predecessor, keeping the better score")
     args = parser.parse_args()
-    rows = readings(args.top_k)
+    rows = readings(args.top_k, args.pronoun_context)
     x = np.stack([r["x"] for r in rows])
     y = np.array([r["y"] for r in rows])
     art = np.array([r["article"] for r in rows])
@@ -104,7 +113,8 @@ def main() -> None:
     }
     meta = {"features": list(STACK_FEATURES), "weights": final.coef_[0].round(6).tolist(),
             "bias": round(float(final.intercept_[0]), 6), "threshold": threshold,
-            "top_k": args.top_k, "version": datetime.now(UTC).strftime("%Y%m%d%H%M"),
+            "top_k": args.top_k, "pronoun_context": args.pronoun_context,
+            "version": datetime.now(UTC).strftime("%Y%m%d%H%M"),
             "cross_encoder_sha256": file_digest(FILE),
             "fitted_on": "evals/bank/dev", "dev": report}
     STACK_FILE.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")

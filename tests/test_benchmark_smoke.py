@@ -23,7 +23,7 @@ def test_benchmark_writes_all_measurements(tmp_path):
 
     result = json.loads(out.read_text())
     for corpus in ("seed", "generated"):
-        for key in ("ask_ms", "plain_langchain_ms", "floor_ms"):
+        for key in ("ask_ms", "ask_reader_alone_ms", "plain_langchain_ms", "floor_ms"):
             assert result[corpus][key]["p50"] > 0 and result[corpus][key]["p95"] > 0
         assert result[corpus]["ask_p50_vs_plain_p50"] > 0
     assert result["ingest"]["articles"] == 5

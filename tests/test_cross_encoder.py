@@ -90,3 +90,20 @@ def test_the_combining_model_refuses_another_cross_encoder(tmp_path):
     stale.write_text(json.dumps({**meta, "cross_encoder_sha256": "0" * 64}))
     with pytest.raises(ValueError, match="another cross_encoder.onnx"):
         CrossCheck.load(stale)
+
+
+def test_a_sentence_that_says_she_is_read_after_the_one_that_names_her(encoder):
+    """Alone, '"...," she said.' does not say who spoke, and the cross-encoder put the sentence
+    naming the mayor first; read after its predecessor, the quote is first again."""
+    check = CrossCheck.load(encoder=encoder)
+    assert check.pronoun_context
+    question = "what did Mayor Elena Ruiz say about the city"
+    named = "Mayor Elena Ruiz cut the ribbon at a ceremony attended by about 3,000 residents."
+    quote = "\u201cThis bridge joins the two halves of our city,\u201d she said."
+    p = np.array([0.725, 0.327])
+    alone = check.reread(question, [quote, named], p, judge=0.74)
+    assert list(alone.order) == [1, 0]  # without the sentence before it
+    read = check.reread(question, [quote, named], p, judge=0.74, previous=[named, None])
+    assert list(read.order) == [0, 1]
+    # answerability is read from the sentences alone either way
+    assert read.answerable == pytest.approx(alone.answerable)

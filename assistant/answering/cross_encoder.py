@@ -42,6 +42,17 @@ class CrossEncoder:
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
+    def score_in_context(self, question: str, sentences: list[str], previous: list[str | None],
+                         alone: np.ndarray | None = None) -> np.ndarray:
+        """Like score (`alone`, if already known); a sentence that refers back to someone by
+        pronoun also reads after its predecessor (`previous`, None for none), and keeps the
+        better of its two scores."""
+        out = (self.score(question, sentences) if alone is None else alone).copy()
+        for i, (text, before) in enumerate(zip(sentences, previous, strict=True)):
+            if before and refers_back(text):
+                out[i] = max(out[i], self.score(question, [f"{before} {text}"])[0])
+        return out
+
     def score(self, question: str, sentences: list[str]) -> np.ndarray:
         """One logit per sentence: higher means it answers the question.
 
@@ -56,6 +67,16 @@ class CrossEncoder:
                     "token_type_ids": np.array([enc.type_ids], dtype=np.int64)}
             out[i] = self._session.run(None, feed)[0][0]
         return out
+
+
+# Words by which a sentence names someone said before it ("...," she said.): such a sentence is
+# read with the one before it, which says who that is (the cross-encoder reads one pair at a time).
+_BACK_REFERENCES = frozenset("he she him his her hers they them their theirs".split())
+
+
+def refers_back(text: str) -> bool:
+    return bool({w.strip(".,;:!?\"'\u201c\u201d\u2018\u2019()").lower() for w in text.split()}
+                & _BACK_REFERENCES)
 
 
 STACK_FILE = Path(__file__).with_name("cross_check.json")
@@ -100,6 +121,7 @@ class CrossCheck:
         self.weights = np.asarray(meta["weights"], np.float64)
         self.bias = float(meta["bias"])
         self.threshold = float(meta["threshold"])
+        self.pronoun_context = bool(meta.get("pronoun_context", False))
         self.version = str(meta["version"])
 
     @classmethod
@@ -111,10 +133,16 @@ class CrossCheck:
         return cls(encoder or CrossEncoder(), meta)
 
     def reread(self, question: str, sentences: list[str], p_top: np.ndarray,
-               judge: float) -> Rereading:
+               judge: float, previous: list[str | None] | None = None) -> Rereading:
         """`sentences`: the reader's top candidates (at most top_k), best first; `p_top` their
-        probabilities; `judge` the reader's P(answerable)."""
+        probabilities; `judge` the reader's P(answerable); `previous`: the sentence before each
+        (None for none), read with it where it refers back (when fitted so)."""
         ce = self.encoder.score(question, sentences)
         z = float(stack_row(judge, p_top, ce) @ self.weights + self.bias)
-        order = np.argsort(-(_logit(p_top) + ce), kind="stable")
+        # Which one answers: a sentence that refers back by pronoun is also read after the one
+        # before it ("...," she said. after the sentence naming her), for the order only.
+        in_context = ce
+        if self.pronoun_context and previous is not None:
+            in_context = self.encoder.score_in_context(question, sentences, previous, ce)
+        order = np.argsort(-(_logit(p_top) + in_context), kind="stable")
         return Rereading(1.0 / (1.0 + np.exp(-z)), order, ce)

@@ -68,12 +68,17 @@ class ExtractiveAnswerer:
             answerable = self.model.answerable(p, x) if len(candidates) else 0.0
             if self.cross_check is not None and len(candidates):
                 top = order[: self.cross_check.top_k]
-                again = self.cross_check.reread(part.text, [candidates[i].sentence.text for i in top],
-                                                p[top], answerable)
+                sentences = [candidates[i].sentence for i in top]
+                again = self.cross_check.reread(part.text, [s.text for s in sentences], p[top],
+                                                answerable, [self._previous(s) for s in sentences])
                 answerable = again.answerable
                 order = np.concatenate([top[again.order], order[len(top):]])
             readings.append(Reading(part, [candidates[i] for i in order], x[order], answerable))
         return readings
+
+    def _previous(self, s) -> str | None:
+        """The sentence before `s` in its article (None for the title)."""
+        return self.index.documents[s.doc_id].sentences[s.index - 1].text if s.index > 0 else None
 
     def answer(self, query: Query, evidence: Evidence, on_token: TokenSink | None = None) -> Draft:
         """`on_token` is not called: the answer is whole at once."""
