@@ -25,21 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "evals"))
 
-from train_reader import BANK, MAX_FALSE_ABSTAIN, SEED, WORK  # noqa: E402
+from train_reader import BANK, MAX_FALSE_ABSTAIN, SEED, WORK, read_question  # noqa: E402
 
 from assistant.answering.cross_encoder import (  # noqa: E402
     FILE,
     STACK_FEATURES,
     STACK_FILE,
     CrossEncoder,
+    combined_order,
     file_digest,
     stack_row,
 )
-from assistant.answering.query import Query  # noqa: E402
-from assistant.conversation import condense, normalise_history  # noqa: E402
 from assistant.evaluation.matching import is_evidence  # noqa: E402
 from assistant.evaluation.questions import load_questions  # noqa: E402
-from assistant.retrieval import passages_from  # noqa: E402
 
 
 def readings(top_k: int, context: bool):
@@ -53,11 +51,7 @@ def readings(top_k: int, context: bool):
     rows = []
     for path in sorted((BANK / "dev").glob("*.jsonl")):
         for q in load_questions(path):
-            history = normalise_history([dict(t) for t in q.history])
-            standalone = condense(q.question, history)
-            query = Query.build(bot.index.respell(standalone.text, bot._model_words),
-                                standalone.borrowed)
-            passages = passages_from(bot.retriever.invoke(query.full_text))
+            query, passages = read_question(bot, q)
             for r in bot.answerer.read(query, bot.part_vectors(query), passages):
                 if not r.candidates:
                     continue
@@ -67,14 +61,12 @@ def readings(top_k: int, context: bool):
                 ce = encoder.score(r.part.text, texts)
                 in_context = ce
                 if context:
-                    before = [bot.index.documents[c.sentence.doc_id].sentences[c.sentence.index - 1]
-                              .text if c.sentence.index > 0 else None for c in top]
+                    before = [bot.answerer.previous_text(c.sentence) for c in top]
                     in_context = encoder.score_in_context(r.part.text, texts, before, ce)
                 labels = [bool(q.answerable and is_evidence(c.sentence.text, q.evidence)) for c in top]
-                lp = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
                 rows.append({"x": stack_row(r.answerable, p, ce), "y": bool(q.answerable),
                              "article": path.stem, "first": labels[0],
-                             "combined": labels[int(np.argmax(lp + in_context))]})
+                             "combined": labels[int(combined_order(p, in_context)[0])]})
     return rows
 
 

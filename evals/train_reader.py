@@ -66,6 +66,15 @@ class _NoModel:
     threshold, second_ratio, version = 0.5, 1.0, "none"
 
 
+def read_question(bot, q):
+    """The question as the assistant asks it: made standalone from its history, respelt, split
+    into parts, and the passages retrieved for it."""
+    history = normalise_history([dict(t) for t in q.history])
+    standalone = condense(q.question, history)
+    query = Query.build(bot.index.respell(standalone.text, bot._model_words), standalone.borrowed)
+    return query, passages_from(bot.retriever.invoke(query.full_text))
+
+
 def dump() -> None:
     from assistant import Assistant
     from assistant.answering import model
@@ -73,7 +82,8 @@ def dump() -> None:
     model.ReaderModel.load = classmethod(lambda cls, path=None: _NoModel())
     OUT.mkdir(parents=True, exist_ok=True)
     for name, split, files, corpus in sets():
-        bot = Assistant(corpus, WORK / name, include_uploads=False, prune=True, progress=False)
+        bot = Assistant(corpus, WORK / name, include_uploads=False, prune=True, progress=False,
+                        cross_encoder=False)  # the features do not depend on it
         extractor = FeatureExtractor(bot.index, bot.word_vectors)
         rows, meta, texts = [], [], []
         for path in files:
@@ -81,11 +91,7 @@ def dump() -> None:
             for q in load_questions(path):
                 genre = next((t for t in q.tags if t in GENRES), "news")
                 genre_of[q.id] = genre
-                history = normalise_history([dict(t) for t in q.history])
-                standalone = condense(q.question, history)
-                query = Query.build(bot.index.respell(standalone.text, bot._model_words),
-                                    standalone.borrowed)
-                passages = passages_from(bot.retriever.invoke(query.full_text))
+                query, passages = read_question(bot, q)
                 for p_i, (part, vector) in enumerate(zip(query.parts, bot.part_vectors(query),
                                                          strict=True)):
                     candidates = candidates_from(passages, bot.index.documents)

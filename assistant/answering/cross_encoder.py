@@ -21,6 +21,16 @@ FILE = Path(__file__).with_name("cross_encoder.onnx")
 MAX_TOKENS = 160  # as trained
 
 
+# Words by which a sentence names someone said before it ("...," she said.): such a sentence is
+# read with the one before it, which says who that is (the cross-encoder reads one pair at a time).
+_BACK_REFERENCES = frozenset("he she him his her hers they them their theirs".split())
+
+
+def refers_back(text: str) -> bool:
+    return bool({w.strip(".,;:!?\"'\u201c\u201d\u2018\u2019()").lower() for w in text.split()}
+                & _BACK_REFERENCES)
+
+
 class CrossEncoder:
     def __init__(self, path: Path = FILE, model_folder: str | None = None):
         import onnxruntime as ort
@@ -69,16 +79,6 @@ class CrossEncoder:
         return out
 
 
-# Words by which a sentence names someone said before it ("...," she said.): such a sentence is
-# read with the one before it, which says who that is (the cross-encoder reads one pair at a time).
-_BACK_REFERENCES = frozenset("he she him his her hers they them their theirs".split())
-
-
-def refers_back(text: str) -> bool:
-    return bool({w.strip(".,;:!?\"'\u201c\u201d\u2018\u2019()").lower() for w in text.split()}
-                & _BACK_REFERENCES)
-
-
 STACK_FILE = Path(__file__).with_name("cross_check.json")
 # The second reading's inputs, per question part, over the reader's top candidates.
 STACK_FEATURES = ("judge_logit", "ce_max", "ce_first", "p_first_logit", "combined_max")
@@ -88,7 +88,7 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _logit(p: np.ndarray | float) -> np.ndarray:
+def logit(p: np.ndarray | float) -> np.ndarray:
     p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
 
@@ -96,9 +96,14 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
 def stack_row(judge: float, p_top: np.ndarray, ce_top: np.ndarray) -> np.ndarray:
     """STACK_FEATURES for one part: the judge's P(answerable), and the reader's probabilities and
     the cross-encoder's logits for its top candidates (best by the reader first)."""
-    lp = _logit(p_top)
-    return np.array([float(_logit(judge)), float(ce_top.max()), float(ce_top[0]), float(lp[0]),
+    lp = logit(p_top)
+    return np.array([float(logit(judge)), float(ce_top.max()), float(ce_top[0]), float(lp[0]),
                      float((lp + ce_top).max())])
+
+
+def combined_order(p_top: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The top candidates, best first by the reader's log-odds plus the cross-encoder's logit."""
+    return np.argsort(-(logit(p_top) + scores), kind="stable")
 
 
 @dataclass(frozen=True)
@@ -144,5 +149,4 @@ class CrossCheck:
         in_context = ce
         if self.pronoun_context and previous is not None:
             in_context = self.encoder.score_in_context(question, sentences, previous, ce)
-        order = np.argsort(-(_logit(p_top) + in_context), kind="stable")
-        return Rereading(1.0 / (1.0 + np.exp(-z)), order, ce)
+        return Rereading(1.0 / (1.0 + np.exp(-z)), combined_order(p_top, in_context), ce)

@@ -70,13 +70,13 @@ class ExtractiveAnswerer:
                 top = order[: self.cross_check.top_k]
                 sentences = [candidates[i].sentence for i in top]
                 again = self.cross_check.reread(part.text, [s.text for s in sentences], p[top],
-                                                answerable, [self._previous(s) for s in sentences])
+                                                answerable, [self.previous_text(s) for s in sentences])
                 answerable = again.answerable
                 order = np.concatenate([top[again.order], order[len(top):]])
             readings.append(Reading(part, [candidates[i] for i in order], x[order], answerable))
         return readings
 
-    def _previous(self, s) -> str | None:
+    def previous_text(self, s) -> str | None:
         """The sentence before `s` in its article (None for the title)."""
         return self.index.documents[s.doc_id].sentences[s.index - 1].text if s.index > 0 else None
 
