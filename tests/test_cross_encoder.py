@@ -9,7 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answering.cross_encoder import STACK_FEATURES, STACK_FILE, CrossCheck, CrossEncoder, stack_row
+from assistant.answering.cross_encoder import (
+    STACK_FEATURES,
+    STACK_FILE,
+    CrossCheck,
+    CrossEncoder,
+    combined_order,
+    stack_row,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +114,32 @@ def test_a_sentence_that_says_she_is_read_after_the_one_that_names_her(encoder):
     assert list(read.order) == [0, 1]
     # answerability is read from the sentences alone either way
     assert read.answerable == pytest.approx(alone.answerable)
+
+
+def test_only_a_candidate_that_could_overtake_the_first_is_read_in_context(encoder, monkeypatch):
+    """Reading a sentence after its predecessor can only raise its score: the one already first
+    keeps its place and is not read again unless another, read in context, overtakes it; one
+    behind it is read. The order is the one reading every such sentence in context gives."""
+    check = CrossCheck.load(encoder=encoder)
+    calls = []
+    score = encoder.score
+    monkeypatch.setattr(encoder, "score", lambda q, s: calls.append(list(s)) or score(q, s))
+    named = "Mayor Elena Ruiz cut the ribbon at a ceremony attended by about 3,000 residents."
+    quote = "\u201cThis bridge joins the two halves of our city,\u201d she said."
+    question = "what did Mayor Elena Ruiz say about the bridge"
+    first = check.reread(question, [quote, named], np.array([0.99, 0.01]), judge=0.7,
+                         previous=[named, None])
+    assert list(first.order) == [0, 1] and calls == [[quote, named]]
+    calls.clear()
+    check.reread(question, [named, quote], np.array([0.99, 0.01]), judge=0.7,
+                 previous=[None, named])
+    assert calls == [[named, quote], [f"{named} {quote}"]]
+    named_too = "Mayor Elena Ruiz said the bridge would open in May."
+    for sentences, previous, p in (
+            ([quote, named], [named, None], np.array([0.99, 0.01])),
+            ([named, quote], [None, named], np.array([0.99, 0.01])),
+            ([quote, quote, named_too], [named, named_too, None], np.array([0.5, 0.45, 0.4])),
+            ([quote, named_too, quote], [named_too, None, named], np.array([0.6, 0.3, 0.55]))):
+        full = encoder.score_in_context(question, sentences, previous)
+        got = check.reread(question, sentences, p, judge=0.7, previous=previous)
+        assert list(got.order) == list(combined_order(p, full))

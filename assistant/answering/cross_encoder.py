@@ -148,5 +148,12 @@ class CrossCheck:
         # before it ("...," she said. after the sentence naming her), for the order only.
         in_context = ce
         if self.pronoun_context and previous is not None:
-            in_context = self.encoder.score_in_context(question, sentences, previous, ce)
+            # Context can only raise a score, so the candidate first alone keeps its place unless
+            # another, read in context, overtakes it: only then is it read in context too.
+            first = combined_order(p_top, ce)[0]
+            others = [None if i == first else b for i, b in enumerate(previous)]
+            in_context = self.encoder.score_in_context(question, sentences, others, ce)
+            if combined_order(p_top, in_context)[0] != first:
+                own = [b if i == first else None for i, b in enumerate(previous)]
+                in_context = self.encoder.score_in_context(question, sentences, own, in_context)
         return Rereading(1.0 / (1.0 + np.exp(-z)), combined_order(p_top, in_context), ce)
