@@ -134,12 +134,21 @@ def test_only_a_candidate_that_could_overtake_the_first_is_read_in_context(encod
     check.reread(question, [named, quote], np.array([0.99, 0.01]), judge=0.7,
                  previous=[None, named])
     assert calls == [[named, quote], [f"{named} {quote}"]]
+    # The second quote, read after the sentence naming her, overtakes the first quote alone; so
+    # the first is read in context too, and is first again.
     named_too = "Mayor Elena Ruiz said the bridge would open in May."
+    other = "\u201cWe waited forty years for it,\u201d she told reporters."
+    calls.clear()
+    both = check.reread(question, [quote, other], np.array([0.5, 0.5]), judge=0.7,
+                        previous=[named_too, named])
+    assert calls == [[quote, other], [f"{named} {other}"], [f"{named_too} {quote}"]]
+    assert list(both.order) == [0, 1]
     for sentences, previous, p in (
             ([quote, named], [named, None], np.array([0.99, 0.01])),
             ([named, quote], [None, named], np.array([0.99, 0.01])),
             ([quote, quote, named_too], [named, named_too, None], np.array([0.5, 0.45, 0.4])),
-            ([quote, named_too, quote], [named_too, None, named], np.array([0.6, 0.3, 0.55]))):
+            ([quote, named_too, quote], [named_too, None, named], np.array([0.6, 0.3, 0.55])),
+            ([quote, other], [named_too, named], np.array([0.5, 0.5]))):
         full = encoder.score_in_context(question, sentences, previous)
         got = check.reread(question, sentences, p, judge=0.7, previous=previous)
         assert list(got.order) == list(combined_order(p, full))
