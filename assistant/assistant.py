@@ -227,6 +227,15 @@ class Assistant:
         answer.timings["total_ms"] = _ms(started)
         return answer
 
+    def prepare(self, question: str, history: list[dict[str, Any]] | None = None
+                ) -> tuple[Query, list[Passage]]:
+        """What an ask hands the offline answerer: the question made standalone from its history,
+        respelt and split into parts, and the passages retrieved for it (for evaluation scripts
+        that read those themselves)."""
+        turn = self._retrieve_step(self._condense_step(
+            Turn(question=question, history=normalise_history(history))))
+        return turn.query, turn.passages
+
     def _check_question(self, question: Any) -> tuple[str, str | None]:
         if not isinstance(question, str):
             return "", "Please ask a question as text."

@@ -32,11 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.answering import model as reader  # noqa: E402
 from assistant.answering.features import FEATURES, FeatureExtractor  # noqa: E402
-from assistant.answering.query import Query, candidates_from  # noqa: E402
-from assistant.conversation import condense, normalise_history  # noqa: E402
+from assistant.answering.query import candidates_from  # noqa: E402
 from assistant.evaluation.matching import is_evidence  # noqa: E402
 from assistant.evaluation.questions import load_questions  # noqa: E402
-from assistant.retrieval import passages_from  # noqa: E402
 
 SEED = ROOT / "corpus"
 BANK = ROOT / "evals" / "bank"
@@ -67,12 +65,8 @@ class _NoModel:
 
 
 def read_question(bot, q):
-    """The question as the assistant asks it: made standalone from its history, respelt, split
-    into parts, and the passages retrieved for it."""
-    history = normalise_history([dict(t) for t in q.history])
-    standalone = condense(q.question, history)
-    query = Query.build(bot.index.respell(standalone.text, bot._model_words), standalone.borrowed)
-    return query, passages_from(bot.retriever.invoke(query.full_text))
+    """The question as the assistant asks it (Assistant.prepare): its query and passages."""
+    return bot.prepare(q.question, [dict(t) for t in q.history])
 
 
 def dump() -> None:

@@ -416,3 +416,15 @@ def test_a_question_no_sentence_comes_near_in_meaning_is_declined_whatever_words
     assert not bot.ask("How long is the bridge and how many lanes does it carry?").abstained
     answer = bot.ask("how many bones are in the human body")
     assert answer.abstained and answer.citations == []
+
+
+def test_prepare_gives_the_query_and_passages_an_ask_answers_from(bot):
+    """The evaluation scripts read questions through Assistant.prepare: the same standalone
+    query and the same passages the ask's own steps produce."""
+    history = [{"role": "user", "content": "How many ethnic Armenians live in Nagorno-Karabakh?"},
+               {"role": "assistant", "content": "About 120,000."}]
+    query, passages = bot.prepare("what do they speak?", history)
+    assert "Armenians" in query.borrowed  # the follow-up borrows the first question's topic
+    answer = bot.ask("what do they speak?", history)
+    assert [p.doc_id for p in passages] and {c.doc_id for c in answer.citations} <= {
+        p.doc_id for p in passages}
