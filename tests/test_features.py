@@ -51,5 +51,5 @@ def test_every_rule_feature_has_a_case():
     """The features that encode a rule (not a plain similarity) each have at least one case."""
     rules = {"typed_fit", "typed_partly", "typed_none", "dimension_mismatch", "span_name_asked",
              "focus", "span_near_focus", "negation_mismatch", "span_terms_near", "is_title",
-             "missing_named"}
+             "missing_named", "predicate"}
     assert rules <= {c["feature"] for c in CASES}

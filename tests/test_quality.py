@@ -23,35 +23,38 @@ pytestmark = pytest.mark.integration
 # heldout..heldout4 had been run and looked at while the old rules were tuned, so their old
 # floors held numbers the rules had been fitted to; neither model was fitted on any held-out set,
 # and where one measures lower the floor follows it down, said so here rather than hidden.
-# heldout: 0.900 / 0.947 / 0.895 / 0.833 / 0.050 (reader alone: 0.775 / 0.861 / 0.847 / 0.667 /
-# 0.100; rules: 0.825 / 0.868 / 0.803 / 0.917 / 0.050).
+# Measured with the reader that reads the question's verb (run 10, README); where that run raised
+# a set's number well past its floor, the floor rose with it.
+# heldout: 0.900 / 0.947 / 0.908 / 0.750 / 0.050 (reader alone: 0.800 / 0.865 / 0.851 / 0.667 /
+# 0.075; rules: 0.825 / 0.868 / 0.803 / 0.917 / 0.050). Abstention sits on its floor: one more
+# unanswerable question answered fails it.
 FLOORS = {"--min-answer": "0.86", "--min-cite": "0.91", "--min-precision": "0.86",
           "--min-abstain": "0.75", "--max-false-abstain": "0.10"}
-# heldout2: 0.806 / 0.862 / 0.862 / 0.889 / 0.065 (reader alone: 0.806 / 0.893 / 0.893 / 0.667 /
-# 0.097; rules: 0.871 / 0.931 / 0.845 / 0.778 / 0.065). Citation precision is lower with the
-# second reading on this set (40 questions: one citation is about .03).
-FLOORS_2 = {"--min-answer": "0.76", "--min-cite": "0.82", "--min-precision": "0.81",
-            "--min-abstain": "0.75", "--max-false-abstain": "0.11"}
-# heldout3: 0.821 / 0.917 / 0.889 / 0.818 / 0.077 (reader alone: 0.769 / 0.886 / 0.886 / 0.818 /
-# 0.103; rules: 0.692 / 0.931 / 0.879 / 0.636 / 0.256).
+# heldout2: 0.871 / 0.900 / 0.900 / 0.889 / 0.032 (reader alone: 0.839 / 0.897 / 0.897 / 0.556 /
+# 0.065; rules: 0.871 / 0.931 / 0.845 / 0.778 / 0.065). 40 questions: one is about .03.
+FLOORS_2 = {"--min-answer": "0.83", "--min-cite": "0.86", "--min-precision": "0.86",
+            "--min-abstain": "0.75", "--max-false-abstain": "0.10"}
+# heldout3: 0.795 / 0.914 / 0.886 / 0.818 / 0.103 (reader alone: 0.769 / 0.886 / 0.886 / 0.727 /
+# 0.103; rules: 0.692 / 0.931 / 0.879 / 0.636 / 0.256). Run 8 gave 0.821 answered and 0.077.
 FLOORS_3 = {"--min-answer": "0.78", "--min-cite": "0.88", "--min-precision": "0.84",
             "--min-abstain": "0.75", "--max-false-abstain": "0.12"}
-# heldout4 (harsh paraphrases): 0.588 / 0.606 / 0.530 / 0.438 / 0.029 (reader alone: 0.500 /
-# 0.548 / 0.532 / 0.250 / 0.088; rules: 0.559 / 0.633 / 0.567 / 0.562 / 0.118). Far under the
+# heldout4 (harsh paraphrases): 0.588 / 0.606 / 0.545 / 0.562 / 0.029 (reader alone: 0.500 /
+# 0.548 / 0.548 / 0.312 / 0.088; rules: 0.559 / 0.633 / 0.567 / 0.562 / 0.118). Far under the
 # issue's floors: a guard against getting worse.
 FLOORS_4 = {"--min-answer": "0.50", "--min-cite": "0.52", "--min-precision": "0.47",
-            "--min-abstain": "0.30", "--max-false-abstain": "0.08"}
-# heldout5: 0.841 / 0.881 / 0.833 / 0.750 / 0.045, AUC 0.956 (reader alone: 0.818 / 0.881 / 0.857
-# / 0.688 / 0.045, AUC 0.923; rules: 0.773 / 0.875 / 0.762 / 0.625 / 0.091, AUC 0.766).
-FLOORS_5 = {"--min-answer": "0.80", "--min-cite": "0.84", "--min-precision": "0.81",
-            "--min-abstain": "0.68", "--max-false-abstain": "0.08"}
+            "--min-abstain": "0.45", "--max-false-abstain": "0.08"}
+# heldout5: 0.818 / 0.881 / 0.833 / 0.812 / 0.045, AUC 0.963 (reader alone: 0.795 / 0.878 / 0.866
+# / 0.688 / 0.068, AUC 0.939; rules: 0.773 / 0.875 / 0.762 / 0.625 / 0.091, AUC 0.766).
+# Answer fell from 0.841 (run 8) to 0.818: its floor came down to 0.79, one question's room.
+FLOORS_5 = {"--min-answer": "0.79", "--min-cite": "0.84", "--min-precision": "0.81",
+            "--min-abstain": "0.75", "--max-false-abstain": "0.08"}
 # The bank's held-out split (evals/bank/heldout: 16 articles, 880 questions, 44 % unanswerable
-# SQuAD 2.0 style, written blind and committed before any run): 0.770 / 0.868 / 0.821 / 0.589 /
-# 0.111, AUC 0.857 (reader alone: 0.722 / 0.811 / 0.792 / 0.557 / 0.103, AUC 0.819; rules: 0.790
+# SQuAD 2.0 style, written blind and committed before any run): 0.764 / 0.860 / 0.822 / 0.622 /
+# 0.107, AUC 0.854 (reader alone: 0.704 / 0.809 / 0.802 / 0.536 / 0.123, AUC 0.820; rules: 0.790
 # / 0.876 / 0.762 / 0.333 / 0.091, AUC 0.647). Under the floors on answer, abstain and
 # false abstention: a guard, not a claim.
 FLOORS_BANK = {"--min-answer": "0.74", "--min-cite": "0.83", "--min-precision": "0.79",
-               "--min-abstain": "0.55", "--max-false-abstain": "0.13"}
+               "--min-abstain": "0.59", "--max-false-abstain": "0.13"}
 SETS = {
     "heldout": ("evals/questions/heldout.jsonl", ["corpus", "evals/articles"], FLOORS, 50),
     "heldout2": ("evals/questions/heldout2.jsonl",

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..index import CorpusIndex
 from ..text import STOPWORDS, content_terms, match_words, term_stem
-from . import analysis
+from . import analysis, predicate
 from .query import Candidate, QueryPart
 from .wordsim import WordVectors, word_matches
 
@@ -41,6 +41,8 @@ FEATURES = (
     # what the answer span is attached to: the question's words near it, a name beside it that
     # is the one asked about, a measure of the dimension asked for ("wide", not "long")
     "span_terms_near", "span_name_asked", "dimension_mismatch", "missing_window",
+    # the question's verb in the sentence (-1: the question has none that can be found)
+    "predicate",
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
@@ -143,6 +145,7 @@ class FeatureExtractor:
         dim_q = _DIMENSION_Q.search(own)
         asked_dimension = _DIMENSIONS[(dim_q.group(1) or dim_q.group(2)).lower()] if dim_q else None
         own_terms = {t for t in terms if t not in borrowed_terms}
+        verbs = predicate.question_verbs(_WORD.findall(own))
         for i, (c, row) in enumerate(zip(candidates, rows, strict=True)):
             s = c.sentence
             (doc_weights, doc_total, doc_common, common_total, absent_names, article_missing,
@@ -197,6 +200,9 @@ class FeatureExtractor:
                     f[INDEX["span_near_focus"]] = float(any(
                         abs(pos - a) <= 40 or abs(pos - b) <= 40 or a <= pos < b
                         for _, pos in found for a, b in spans))
+            f[INDEX["predicate"]] = (
+                len(verbs & {predicate.verb_stem(w) for w in _WORD.findall(s.text)}) / len(verbs)
+                if verbs else -1.0)
             c.features = dict(zip(FEATURES, f.tolist(), strict=True))
         return out
 
