@@ -10,7 +10,7 @@ parsing cost: evals/experiments/2026-11-28-predicate.md).
 
 from __future__ import annotations
 
-from ..text import STOPWORDS, term_stem
+from ..text import QUESTION_WORDS, STOPWORDS, term_stem
 
 # Irregular verbs: the base form, then its past forms. Regular ones ("killed") stem alike already.
 _IRREGULAR_FORMS = """
@@ -37,11 +37,10 @@ spread spread|shed shed
 BASE_FORM = {form: line.split()[0]
              for line in _IRREGULAR_FORMS.replace("\n", "|").split("|") if line.strip()
              for form in line.split()[1:]}
-# Past forms that are as often another word ("left wing", "found" as a noun's "find" is rare, but
-# "bound for", "lay person", "lit", "wound"): a verb only where the question's shape says so.
+# Past forms that are as often another word ("left wing", "bound for", "a lay person", "a
+# wound"): a verb only where the question's shape says so, not wherever they stand.
 _AMBIGUOUS = frozenset("left found bound lay lit wound".split())
 
-_WH = frozenset("who what which when where why how whom whose".split())
 _DID = frozenset("did does do".split())
 _MODAL = frozenset("will would can could should may might".split())
 _AUXILIARY = frozenset("is was are were be been being has have had".split()) | _DID | _MODAL
@@ -103,7 +102,7 @@ def question_verbs(words: list[str]) -> set[str]:
 
 
 def _plain(word: str) -> bool:
-    return (word not in STOPWORDS and word not in _AUXILIARY and word not in _WH
+    return (word not in STOPWORDS and word not in _AUXILIARY and word not in QUESTION_WORDS
             and word not in _DETERMINER)
 
 
