@@ -1,7 +1,8 @@
 """Fit the second reading (assistant/answering/cross_check.json) on the development split, and
 on training articles that neither reading model was trained on.
 
-    .venv/bin/python evals/fit_cross_check.py [--top-k 3] [--pronoun-context] [--unseen-train PREFIX ...]
+    .venv/bin/python evals/fit_cross_check.py [--top-k 3] [--pronoun-context]
+        [--unseen-train PREFIX ...] [--report-only]
 
 For every question of evals/bank/dev, the real pipeline reads the retrieved sentences with the
 reader model alone (assistant/answering/reader_model.npz); the cross-encoder
@@ -37,7 +38,6 @@ from train_reader import (  # noqa: E402
     GENRES,
     MAX_FALSE_ABSTAIN,
     OLD_DEV,
-    ROOT,
     SEED,
     WORK,
     read_question,
@@ -116,6 +116,11 @@ def loao(x: np.ndarray, y: np.ndarray, art: np.ndarray) -> np.ndarray:
     return oof
 
 
+def loao_threshold(oof: np.ndarray, y: np.ndarray) -> float:
+    """The highest threshold whose false abstention on leave-one-article-out scores is <= .08."""
+    return float(max(t for t in np.unique(np.round(oof, 4)) if np.mean(oof[y] < t) <= MAX_FALSE_ABSTAIN))
+
+
 def rates(prob: np.ndarray, y: np.ndarray, threshold: float) -> dict:
     from sklearn.metrics import roc_auc_score
 
@@ -151,9 +156,7 @@ def main() -> None:
     art = np.array([r["article"] for r in rows])
     genre = np.array([r["genre"] for r in rows])
     oof = loao(x, y, art)
-    candidates = np.unique(np.round(oof, 4))
-    ok = [t for t in candidates if np.mean(oof[y] < t) <= MAX_FALSE_ABSTAIN]
-    threshold = float(max(ok))
+    threshold = loao_threshold(oof, y)
     final = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
     judge_only = x[:, 0]
     report = {
@@ -173,9 +176,7 @@ def main() -> None:
         report["unseen_train_loao"] = rates(oof[more], y[more], threshold)
         # The combining model fitted on dev alone, read on the unseen articles: out of sample.
         dev_only = LogisticRegression(C=1.0, max_iter=1000).fit(x[dev], y[dev])
-        dev_oof = loao(x[dev], y[dev], art[dev])
-        dev_threshold = float(max(t for t in np.unique(np.round(dev_oof, 4))
-                                  if np.mean(dev_oof[y[dev]] < t) <= MAX_FALSE_ABSTAIN))
+        dev_threshold = loao_threshold(loao(x[dev], y[dev], art[dev]), y[dev])
         report["dev_only_model_on_unseen_train"] = {
             **rates(dev_only.predict_proba(x[more])[:, 1], y[more], dev_threshold),
             "threshold": dev_threshold}
