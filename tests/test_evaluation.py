@@ -6,7 +6,7 @@ import argparse
 import json
 import runpy
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -440,6 +440,21 @@ def test_thresholds_set_the_exit_code(tmp_path, capsys, flags, code, failed):
     printed = [line for line in capsys.readouterr().out.splitlines()
                if line.startswith("FAILED")]
     assert [line.split(":")[0].removeprefix("FAILED ") for line in printed] == failed
+
+
+def test_the_auc_floor_fails_a_run_that_ranks_unanswerable_questions_first(tmp_path, capsys):
+    """--min-auc gates on how confidence ranks the questions, whatever the threshold: both runs
+    below answer and abstain alike, only the confidence of the unanswerable one differs."""
+    def ranked(unanswerable_confidence):
+        canned = {q: replace(a, confidence=0.8) for q, a in GOOD.items()}
+        question = "What is the population of Stepanakert?"
+        canned[question] = replace(canned[question], confidence=unanswerable_confidence)
+        return canned
+
+    assert run(tmp_path, ranked(0.1), "--min-auc", "0.9", out="good")[0] == 0
+    assert run(tmp_path, ranked(0.95), "--min-auc", "0.9", out="bad")[0] == 1
+    failed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAILED")]
+    assert failed == ["FAILED --min-auc 0.9: answerable_auc is 0.000, below the minimum."]
 
 
 def test_a_threshold_on_an_unmeasurable_metric_fails(tmp_path, capsys):

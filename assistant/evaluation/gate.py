@@ -29,6 +29,8 @@ FLAGS: dict[str, tuple[str, bool]] = {
     "--min-precision": ("citation_precision", False),
     "--min-abstain": ("abstention_rate", False),
     "--max-false-abstain": ("false_abstention_rate", True),
+    # how well confidence ranks answerable above unanswerable questions, whatever the threshold
+    "--min-auc": ("answerable_auc", False),
 }
 
 
