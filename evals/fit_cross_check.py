@@ -40,6 +40,7 @@ from train_reader import (  # noqa: E402
     OLD_DEV,
     SEED,
     WORK,
+    genre_of,
     read_question,
 )
 
@@ -67,7 +68,7 @@ def readings(top_k: int, context: bool, files: list[Path], index: str, encoder: 
     rows = []
     for path in files:
         for q in load_questions(path):
-            genre = next((t for t in q.tags if t in GENRES), "news")
+            genre = genre_of(q)
             query, passages = read_question(bot, q)
             for r in bot.answerer.read(query, bot.part_vectors(query), passages):
                 if not r.candidates:
@@ -105,14 +106,19 @@ def unseen_train_files(prefixes: list[str]) -> list[Path]:
     return unseen
 
 
-def loao(x: np.ndarray, y: np.ndarray, art: np.ndarray) -> np.ndarray:
-    """Each article's parts scored by a combining model fitted without that article."""
+def combiner():
+    """The combining model, unfitted: a logistic regression over STACK_FEATURES."""
     from sklearn.linear_model import LogisticRegression
 
+    return LogisticRegression(C=1.0, max_iter=1000)
+
+
+def loao(x: np.ndarray, y: np.ndarray, art: np.ndarray) -> np.ndarray:
+    """Each article's parts scored by a combining model fitted without that article."""
     oof = np.zeros(len(y))
     for a in np.unique(art):
         m = art == a
-        oof[m] = LogisticRegression(C=1.0, max_iter=1000).fit(x[~m], y[~m]).predict_proba(x[m])[:, 1]
+        oof[m] = combiner().fit(x[~m], y[~m]).predict_proba(x[m])[:, 1]
     return oof
 
 
@@ -130,7 +136,6 @@ def rates(prob: np.ndarray, y: np.ndarray, threshold: float) -> dict:
 
 
 def main() -> None:
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -157,14 +162,14 @@ def main() -> None:
     genre = np.array([r["genre"] for r in rows])
     oof = loao(x, y, art)
     threshold = loao_threshold(oof, y)
-    final = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
-    judge_only = x[:, 0]
+    final = combiner().fit(x, y)
+    overall = rates(oof, y, threshold)
     report = {
         "parts": len(rows), "answerable": int(y.sum()),
-        "auc_reader_alone": round(float(roc_auc_score(y, judge_only)), 4),
-        "auc_with_cross_encoder_loao": round(float(roc_auc_score(y, oof)), 4),
-        "false_abstain_loao": round(float(np.mean(oof[y] < threshold)), 4),
-        "abstain_loao": round(float(np.mean(oof[~y] < threshold)), 4),
+        "auc_reader_alone": round(float(roc_auc_score(y, x[:, 0])), 4),
+        "auc_with_cross_encoder_loao": overall["auc"],
+        "false_abstain_loao": overall["false_abstain"],
+        "abstain_loao": overall["abstain"],
         "evidence_first_reader": round(float(np.mean([r["first"] for r in rows if r["y"]])), 4),
         "evidence_first_combined": round(float(np.mean([r["combined"] for r in rows if r["y"]])), 4),
         "by_genre_loao": {g: rates(oof[genre == g], y[genre == g], threshold)
@@ -175,7 +180,7 @@ def main() -> None:
         report["dev_loao"] = rates(oof[dev], y[dev], threshold)
         report["unseen_train_loao"] = rates(oof[more], y[more], threshold)
         # The combining model fitted on dev alone, read on the unseen articles: out of sample.
-        dev_only = LogisticRegression(C=1.0, max_iter=1000).fit(x[dev], y[dev])
+        dev_only = combiner().fit(x[dev], y[dev])
         dev_threshold = loao_threshold(loao(x[dev], y[dev], art[dev]), y[dev])
         report["dev_only_model_on_unseen_train"] = {
             **rates(dev_only.predict_proba(x[more])[:, 1], y[more], dev_threshold),
