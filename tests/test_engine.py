@@ -221,6 +221,12 @@ def test_typed_match_prefers_the_unit_and_the_grain_asked_for():
     corridor = "For the past nine months, Azerbaijan has blocked the only access corridor."
     assert fit("how long is the corridor in kilometres", corridor) == -1.0
     assert fit("how long has the corridor been blocked", corridor) in (0.5, 1.0)
+    # How long a physical thing is asks for a distance; how long an act lasts may want a time.
+    assert fit("How long is the Lachin corridor?", corridor) == -1.0
+    assert fit("How long is the Lachin corridor?", "The corridor is 65 kilometres long.") > 0
+    assert fit("how long is the strike", "Dockers began a 48-hour strike on Monday.") in (0.5, 1.0)
+    assert fit("how long were the roads shut there",
+               "Roads were shut for up to seven hours.") in (0.5, 1.0)
     # "Which outlet" wants a name the question does not give: the reporter's own does not count.
     reporter = "Local journalist, Siranush Sargsyan reported on the damage."
     assert fit("which news outlet does sargsyan report for", reporter) == -1.0
@@ -428,3 +434,16 @@ def test_prepare_gives_the_query_and_passages_an_ask_answers_from(bot):
     answer = bot.ask("what do they speak?", history)
     assert [p.doc_id for p in passages] and {c.doc_id for c in answer.citations} <= {
         p.doc_id for p in passages}
+
+
+def test_a_length_question_is_told_from_a_duration_question():
+    from assistant.answering.analysis import asks_length
+
+    assert asks_length("How long is the Lachin corridor?")
+    assert asks_length("How long are the Theodosian Walls?")       # a plural, a name before it
+    assert asks_length("How long is the bridge at Cigacice?")      # the phrase ends at "at"
+    assert not asks_length("How long has the Lachin corridor been blocked?")  # a verb
+    assert not asks_length("how long is the strike")               # first sense: an act
+    assert not asks_length("how long were the burglars inside")    # how long in a state
+    assert not asks_length("how long was it")
+    assert not asks_length("How many kilometres long is the corridor?")

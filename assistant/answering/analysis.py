@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from ..text import STOPWORDS
+from . import nouns, predicate
 
 NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other"
 
@@ -127,12 +128,13 @@ _TIME_SPAN = re.compile(r"\b(second|minute|hour|day|week|month|year|decade)s?\b"
 _DISTANCE = (r"(?<![^\W\d_])(?:k?m|cm|mm|metres?|meters?|kilomet(?:re|er)s?|miles?|feet|foot|ft"
              r"|yards?|inch(?:es)?|storeys?|stories)\b")
 _DURATION = r"(?:second|minute|hour|day|week|month|year|decade|centur(?:y|ie))s?\b"
+_LENGTH = re.compile(_DISTANCE, re.I)
 _MEASURE_SPAN = re.compile(rf"{_DISTANCE}|(?<![^\W\d_])(?:tonnes?|tons?|kg|kilo(?:gram)?s?|litres?|liters?"
                            rf"|hectares?|euros?|dollars?)\b|[€$£]", re.I)
 _MEASURES = (
     # A unit the question names comes first: "how long is the corridor in kilometres".
-    (re.compile(rf"\b(?:in|how many)\s+{_DISTANCE}", re.I), re.compile(_DISTANCE, re.I)),
-    (re.compile(r"\bhow (?:deep|wide|high|tall)\b", re.I), re.compile(_DISTANCE, re.I)),
+    (re.compile(rf"\b(?:in|how many)\s+{_DISTANCE}", re.I), _LENGTH),
+    (re.compile(r"\bhow (?:deep|wide|high|tall)\b", re.I), _LENGTH),
     (re.compile(r"\bhow (?:far|long)\b(?!\s+(?:below|above|behind|ahead|over|under|short|off)\b)",
                 re.I),
      re.compile(rf"{_DISTANCE}|\b{_DURATION}|\b(?:drive|walk|ride|journey)\b", re.I)),
@@ -158,7 +160,43 @@ _AGE = re.compile(r"\byears? old\b|-year-old\b|\baged? \d|\bage of \d|,\s*\d{1,3
 
 def _measure(question: str) -> re.Pattern | None:
     """What a measuring question's number must come with; None for a plain count."""
+    if asks_length(question):
+        return _LENGTH
     return next((unit for asks, unit in _MEASURES if asks.search(question)), None)
+
+
+_COPULA = frozenset("is was are were".split())
+# Words that make "how long was X ..." ask how long X was in some state: "were the burglars
+# inside", "were the roads shut there", "was she in France".
+_IN_A_STATE = frozenset("in inside outside out away open shut down off up there here gone left ago "
+                        "before after until till since for between alive missing abroad behind "
+                        "ahead late together apart".split())
+# Words that end the noun phrase the question is about: "the bridge | at Cigacice".
+_PHRASE_ENDS = predicate.PREPOSITIONS | frozenset(
+    "that which who whom where when and or near along across through around off".split())
+
+
+def asks_length(question: str) -> bool:
+    """Whether the question asks how long a physical thing is ("how long is the Lachin corridor"):
+    "how long" and a form of "be" with no other verb, about a noun whose first WordNet sense is a
+    physical thing. It wants a distance, not the nine months the corridor was blocked; "how long
+    is the strike" (an act) or "how long was the road closed" (a verb) may want a time."""
+    words = [w for w in (w.strip(".,;:!?\"()“”‘’") for w in question.split()) if w]
+    low = [w.lower() for w in words]
+    at = next((i for i in range(len(low) - 1) if low[i] == "how" and low[i + 1] in ("long", "long's")), None)
+    if at is None:
+        return False
+    if low[at + 1] == "long's":
+        rest = low[at + 2:]
+    elif at + 2 < len(low) and low[at + 2] in _COPULA:
+        rest = low[at + 3:]
+    else:
+        return False
+    if not rest or _IN_A_STATE.intersection(rest) or predicate.question_verbs(words):
+        return False
+    phrase = next((rest[:i] for i, w in enumerate(rest) if w in _PHRASE_ENDS), rest)
+    head = phrase[-1].removesuffix("'s").removesuffix("’s") if phrase else ""
+    return nouns.is_physical(head)
 
 
 # Words of a number question that are not the thing counted ("how long", "how many").

@@ -45,7 +45,7 @@ _DID = frozenset("did does do".split())
 _MODAL = frozenset("will would can could should may might".split())
 _AUXILIARY = frozenset("is was are were be been being has have had".split()) | _DID | _MODAL
 _DETERMINER = frozenset("the a an this that these those its his her their our".split())
-_PREPOSITION = frozenset("in on at to for from with about of by into over under after before "
+PREPOSITIONS = frozenset("in on at to for from with about of by into over under after before "
                          "during than as".split())
 
 
@@ -80,7 +80,7 @@ def question_verbs(words: list[str]) -> set[str]:
         j = 2 if low[0] == "how" else 1
         while j < len(low) and words[j][0].isupper():
             j += 1
-        if j < len(low) and low[j] not in _AUXILIARY and low[j] not in _PREPOSITION \
+        if j < len(low) and low[j] not in _AUXILIARY and low[j] not in PREPOSITIONS \
                 and low[j] not in _DETERMINER:
             add(j + 1)
     for i, w in enumerate(low):
@@ -109,5 +109,5 @@ def _plain(word: str) -> bool:
 def _closes(words: list[str], low: list[str], k: int) -> bool:
     """Whether the word at k starts what follows a verb: an object's determiner, a preposition,
     a name or a number."""
-    return (low[k] in _DETERMINER or low[k] in _PREPOSITION or words[k][0].isupper()
+    return (low[k] in _DETERMINER or low[k] in PREPOSITIONS or words[k][0].isupper()
             or words[k][0].isdigit())
