@@ -82,10 +82,8 @@ def dump() -> None:
         extractor = FeatureExtractor(bot.index, bot.word_vectors)
         rows, meta, texts = [], [], []
         for path in files:
-            genre_of = {}
             for q in load_questions(path):
                 genre = genre_of(q)
-                genre_of[q.id] = genre
                 query, passages = read_question(bot, q)
                 for p_i, (part, vector) in enumerate(zip(query.parts, bot.part_vectors(query),
                                                          strict=True)):
