@@ -16,7 +16,7 @@ import numpy as np
 
 from ..index import CorpusIndex
 from ..text import STOPWORDS, content_terms, match_words, term_stem
-from . import analysis, modifiers, predicate
+from . import analysis, predicate
 from .query import Candidate, QueryPart
 from .wordsim import WordVectors, word_matches
 
@@ -43,9 +43,6 @@ FEATURES = (
     "span_terms_near", "span_name_asked", "dimension_mismatch", "missing_window",
     # the question's verb in the sentence (-1: the question has none that can be found)
     "predicate",
-    # a noun the question ties a name to ("the president of Armenia") tied to another name in
-    # the sentence ("Azerbaijan's President"): 1; 0 when not; -1 when the question ties none
-    "name_clash",
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
@@ -149,11 +146,6 @@ class FeatureExtractor:
         asked_dimension = _DIMENSIONS[(dim_q.group(1) or dim_q.group(2)).lower()] if dim_q else None
         own_terms = {t for t in terms if t not in borrowed_terms}
         verbs = predicate.question_verbs(_WORD.findall(own))
-        proper = index.proper
-        def is_name(term: str) -> bool:
-            return term in named or index.correct(term) in proper
-
-        ties, tie_names = modifiers.question_ties(own, is_name, verbs)
         for i, (c, row) in enumerate(zip(candidates, rows, strict=True)):
             s = c.sentence
             (doc_weights, doc_total, doc_common, common_total, absent_names, article_missing,
@@ -211,7 +203,6 @@ class FeatureExtractor:
             f[INDEX["predicate"]] = (
                 len(verbs & {predicate.verb_stem(w) for w in _WORD.findall(s.text)}) / len(verbs)
                 if verbs else -1.0)
-            f[INDEX["name_clash"]] = modifiers.tie_clash(ties, tie_names, s.text, is_name)
             c.features = dict(zip(FEATURES, f.tolist(), strict=True))
         return out
 
