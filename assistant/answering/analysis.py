@@ -166,6 +166,7 @@ def _measure(question: str) -> re.Pattern | None:
 
 
 _COPULA = frozenset("is was are were".split())
+_LONG = ("long", "long's", "long’s")
 # Words that make "how long was X ..." ask how long X was in some state: "were the burglars
 # inside", "were the roads shut there", "was she in France".
 _IN_A_STATE = frozenset("in inside outside out away open shut down off up there here gone left ago "
@@ -183,10 +184,10 @@ def asks_length(question: str) -> bool:
     is the strike" (an act) or "how long was the road closed" (a verb) may want a time."""
     words = [w for w in (w.strip(".,;:!?\"()“”‘’") for w in question.split()) if w]
     low = [w.lower() for w in words]
-    at = next((i for i in range(len(low) - 1) if low[i] == "how" and low[i + 1] in ("long", "long's")), None)
+    at = next((i for i in range(len(low) - 1) if low[i] == "how" and low[i + 1] in _LONG), None)
     if at is None:
         return False
-    if low[at + 1] == "long's":
+    if low[at + 1] != "long":                                       # "how long's the bridge"
         rest = low[at + 2:]
     elif at + 2 < len(low) and low[at + 2] in _COPULA:
         rest = low[at + 3:]
