@@ -366,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = targets(result)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():  # benchmarks/scale.py keeps its rows in the same file: keep them
+        earlier = json.loads(args.out.read_text(encoding="utf-8"))
+        if "scale" in earlier:
+            result["scale"] = earlier["scale"]
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(table(result))
     print(f"\nwrote {args.out} in {result['wall_seconds']:.0f} s")

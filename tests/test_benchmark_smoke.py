@@ -15,6 +15,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 @pytest.mark.integration
 def test_benchmark_writes_all_measurements(tmp_path):
     out = tmp_path / "results.json"
+    # benchmarks/scale.py keeps its rows in the same file; a new benchmark run must not drop them.
+    out.write_text(json.dumps({"articles": 1, "scale": {"sizes": [1000]}}))
     done = subprocess.run([sys.executable, str(SCRIPT), "--articles", "5", "--questions", "3",
                            "--recall-queries", "5", "--out", str(out)],
                           capture_output=True, text=True, timeout=900)
@@ -34,3 +36,4 @@ def test_benchmark_writes_all_measurements(tmp_path):
     assert set(result["targets"]) == {"ask_p50_vs_plain_p50", "ingest_vs_raw_encode",
                                       "cold_start_vs_floor", "peak_rss_mb", "recall_at_10"}
     assert all(isinstance(t["met"], bool) for t in result["targets"].values())
+    assert result["scale"] == {"sizes": [1000]} and result["articles"] == 5
