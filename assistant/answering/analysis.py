@@ -158,8 +158,10 @@ _AGE = re.compile(r"\byears? old\b|-year-old\b|\baged? \d|\bage of \d|,\s*\d{1,3
                   r"(?:in\s+)?(?:1[5-9]|20)\d\d\b", re.I)
 
 
+@lru_cache(maxsize=4096)
 def _measure(question: str) -> re.Pattern | None:
-    """What a measuring question's number must come with; None for a plain count."""
+    """What a measuring question's number must come with; None for a plain count (cached:
+    typed_match asks it again for every candidate sentence of the question)."""
     if asks_length(question):
         return _LENGTH
     return next((unit for asks, unit in _MEASURES if asks.search(question)), None)
