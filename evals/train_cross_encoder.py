@@ -47,6 +47,19 @@ def training_rows(data: dict, negatives: int, fraction: float = 1.0) -> np.ndarr
     return np.array(keep)
 
 
+def length_batches(rows: np.ndarray, size: int, lengths: np.ndarray, pool: int = 50) -> list:
+    """`rows` (already shuffled) cut into pools of `pool` batches; in each pool the rows are
+    sorted by length and batched, so a batch pads little; the batches are then shuffled (seed 0)
+    so that lengths do not come in order."""
+    out = []
+    for a in range(0, len(rows), size * pool):
+        chunk = rows[a:a + size * pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        out += [chunk[b:b + size] for b in range(0, len(chunk), size)]
+    order = np.random.default_rng(0).permutation(len(out))
+    return [out[i] for i in order]
+
+
 def part_keys(data: dict) -> np.ndarray:
     return np.char.add(np.char.add(data["qid"].astype(str), "#"), data["part"].astype(str))
 
@@ -78,6 +91,9 @@ def main() -> None:
     ap.add_argument("--negatives", type=int, default=12)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--fraction", type=float, default=1.0, help="share of training questions")
+    ap.add_argument("--bucket", action="store_true",
+                    help="batch pairs of similar length (pools of 50 batches sorted by length, "
+                         "the batches shuffled): less padding, about twice as fast on a CPU")
     ap.add_argument("--score-last-only", action="store_true",
                     help="score the dev rows after the last epoch only (on a CPU, scoring "
                          "all 12,980 dev rows costs about a quarter of a 25 %% epoch)")
@@ -93,10 +109,13 @@ def main() -> None:
     print(f"train pairs {len(keep)} (positives {int(data['label'][keep].sum())}), "
           f"dev rows {len(dev_rows)}, device {device}", flush=True)
     tok = AutoTokenizer.from_pretrained(args.model)
+    # Tokens of each pair ([CLS] question [SEP] sentence [SEP]), for --bucket.
+    text_tokens = np.array([len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]])
+    lengths = np.minimum(text_tokens[data["q"]] + text_tokens[data["s"]] + 3, 160)
 
     def batches(rows, size):
-        for a in range(0, len(rows), size):
-            b = rows[a:a + size]
+        for b in (length_batches(rows, size, lengths) if args.bucket else
+                  [rows[a:a + size] for a in range(0, len(rows), size)]):
             enc = tok([texts[data["q"][i]] for i in b], [texts[data["s"][i]] for i in b],
                       truncation=True, max_length=160, padding=True, return_tensors="pt")
             yield b, {k: v.to(device) for k, v in enc.items()}
@@ -145,12 +164,13 @@ def main() -> None:
                                   "t": round(time.time() - t0)}), flush=True)
                 continue
             model.eval()
-            scores = []
+            scores = np.empty(len(dev_rows), np.float32)
+            position = {row: i for i, row in enumerate(dev_rows)}
             with torch.no_grad():
-                for _, enc in batches(dev_rows, 256):
+                for b, enc in batches(dev_rows, 256):
                     with torch.autocast(**bf16):
-                        scores.append(model(**enc).logits[:, 0].float().cpu().numpy())
-            scores = np.concatenate(scores)
+                        got = model(**enc).logits[:, 0].float().cpu().numpy()
+                    scores[[position[row] for row in b]] = got
             print(json.dumps({"layers": n_layers, "epoch": epoch + 1,
                               "train_loss": round(float(np.mean(losses)), 4),
                               "loss_last_fifth": round(float(np.mean(losses[-len(losses) // 5:])), 4),
