@@ -15,6 +15,7 @@ from assistant.answering.cross_encoder import (
     CrossCheck,
     CrossEncoder,
     combined_order,
+    logit,
     stack_row,
 )
 
@@ -100,14 +101,18 @@ def test_the_combining_model_refuses_another_cross_encoder(tmp_path):
 
 
 def test_a_sentence_that_says_she_is_read_after_the_one_that_names_her(encoder):
-    """Alone, '"...," she said.' does not say who spoke, and the cross-encoder put the sentence
-    naming the mayor first; read after its predecessor, the quote is first again."""
+    """Alone, '"...," she said.' does not say who spoke, and the sentence naming the mayor came
+    first; read after its predecessor, the quote is first again. (The cross-encoder of run 10 put
+    the naming sentence first even where the reader preferred the quote; the one trained on all
+    88 articles reads the quote better alone, so here the reader prefers the naming sentence.)"""
     check = CrossCheck.load(encoder=encoder)
     assert check.pronoun_context
     question = "what did Mayor Elena Ruiz say about the city"
     named = "Mayor Elena Ruiz cut the ribbon at a ceremony attended by about 3,000 residents."
     quote = "\u201cThis bridge joins the two halves of our city,\u201d she said."
-    p = np.array([0.725, 0.327])
+    in_context = encoder.score_in_context(question, [quote], [named])[0]
+    assert in_context > encoder.score(question, [quote])[0]
+    p = np.array([0.05, 0.95])
     alone = check.reread(question, [quote, named], p, judge=0.74)
     assert list(alone.order) == [1, 0]  # without the sentence before it
     read = check.reread(question, [quote, named], p, judge=0.74, previous=[named, None])
@@ -134,21 +139,26 @@ def test_only_a_candidate_that_could_overtake_the_first_is_read_in_context(encod
     check.reread(question, [named, quote], np.array([0.99, 0.01]), judge=0.7,
                  previous=[None, named])
     assert calls == [[named, quote], [f"{named} {quote}"]]
-    # The second quote, read after the sentence naming her, overtakes the first quote alone; so
-    # the first is read in context too, and is first again.
+    # The second quote, read after the sentence naming her, overtakes the first quote alone (the
+    # reader's odds make up all but ~0.4 of the logits between them); so the first is read in
+    # context too, before the order is settled.
     named_too = "Mayor Elena Ruiz said the bridge would open in May."
     other = "\u201cWe waited forty years for it,\u201d she told reporters."
+    close = np.array([0.5, 0.9954])
+    alone = encoder.score(question, [quote, other]) + logit(close)
+    assert alone[0] > alone[1]
     calls.clear()
-    both = check.reread(question, [quote, other], np.array([0.5, 0.5]), judge=0.7,
-                        previous=[named_too, named])
+    both = check.reread(question, [quote, other], close, judge=0.7, previous=[named_too, named])
     assert calls == [[quote, other], [f"{named} {other}"], [f"{named_too} {quote}"]]
-    assert list(both.order) == [0, 1]
+    assert list(both.order) == list(combined_order(close, encoder.score_in_context(
+        question, [quote, other], [named_too, named])))
     for sentences, previous, p in (
             ([quote, named], [named, None], np.array([0.99, 0.01])),
             ([named, quote], [None, named], np.array([0.99, 0.01])),
             ([quote, quote, named_too], [named, named_too, None], np.array([0.5, 0.45, 0.4])),
             ([quote, named_too, quote], [named_too, None, named], np.array([0.6, 0.3, 0.55])),
-            ([quote, other], [named_too, named], np.array([0.5, 0.5]))):
+            ([quote, other], [named_too, named], np.array([0.5, 0.5])),
+            ([quote, other], [named_too, named], close)):
         full = encoder.score_in_context(question, sentences, previous)
         got = check.reread(question, sentences, p, judge=0.7, previous=previous)
         assert list(got.order) == list(combined_order(p, full))
