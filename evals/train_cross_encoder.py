@@ -60,6 +60,13 @@ def length_batches(rows: np.ndarray, size: int, lengths: np.ndarray, pool: int =
     return [out[i] for i in order]
 
 
+def pair_lengths(tok, texts: list[str], data: dict) -> np.ndarray:
+    """Tokens of each row's pair ([CLS] question [SEP] sentence [SEP], at most 160), each text
+    tokenised once."""
+    text_tokens = np.array([len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]])
+    return np.minimum(text_tokens[data["q"]] + text_tokens[data["s"]] + 3, 160)
+
+
 def part_keys(data: dict) -> np.ndarray:
     return np.char.add(np.char.add(data["qid"].astype(str), "#"), data["part"].astype(str))
 
@@ -109,9 +116,7 @@ def main() -> None:
     print(f"train pairs {len(keep)} (positives {int(data['label'][keep].sum())}), "
           f"dev rows {len(dev_rows)}, device {device}", flush=True)
     tok = AutoTokenizer.from_pretrained(args.model)
-    # Tokens of each pair ([CLS] question [SEP] sentence [SEP]), for --bucket.
-    text_tokens = np.array([len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]])
-    lengths = np.minimum(text_tokens[data["q"]] + text_tokens[data["s"]] + 3, 160)
+    lengths = pair_lengths(tok, texts, data) if args.bucket else None
 
     def batches(rows, size):
         for b in (length_batches(rows, size, lengths) if args.bucket else
