@@ -11,7 +11,7 @@ seed 0. The word embeddings stay frozen at the bundled model's, so the package n
 them. Rows of split "dev" are scored after each epoch: the AUC of each part's best score
 (answerable vs not) and how often the best-scored sentence is evidence are printed, and the
 scores written to OUT_DIR/scores-L{n}.npz. The weights (all but the word embeddings, fp16) go
-to OUT_DIR/weights-L{n}-*.pt, for `evals/cross_encoder_build.py onnx`.
+to OUT_DIR/weights-L{n}-*.pt after every scored epoch, for `evals/cross_encoder_build.py onnx`.
 """
 
 from __future__ import annotations
@@ -65,6 +65,18 @@ def pair_lengths(tok, texts: list[str], data: dict) -> np.ndarray:
     tokenised once."""
     text_tokens = np.array([len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]])
     return np.minimum(text_tokens[data["q"]] + text_tokens[data["s"]] + 3, 160)
+
+
+def save_weights(model, out: Path, n_layers: int) -> None:
+    """Every weight but the word embeddings (frozen at the bundled model's), fp16, in files of
+    at most ~11 MB: `weights-L{n}-*.pt`, for `cross_encoder_build.py onnx`."""
+    state = {k: v.half() for k, v in model.state_dict().items()
+             if not k.startswith("bert.embeddings")}
+    names = sorted(state)
+    for h in range(0, len(names), 40):
+        path = out / f"weights-L{n_layers}-{h // 40}.pt"
+        torch.save({k: state[k] for k in names[h:h + 40]}, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)  # a run stopped while saving keeps the last whole file
 
 
 def part_keys(data: dict) -> np.ndarray:
@@ -184,16 +196,12 @@ def main() -> None:
             by_epoch[f"e{epoch + 1}"] = scores
             tag = "" if args.fraction == 1.0 else f"-f{args.fraction:g}"
             np.savez(out / f"scores-L{n_layers}{tag}.npz", rows=dev_rows, **by_epoch)
+            save_weights(model, out, n_layers)  # every scored epoch: a run stopped early keeps one
             if time.time() - t0 > args.budget + 60:
                 print("budget spent mid-variant")
                 break
         rate = data["label"][keep].mean()
         print("base-rate entropy", round(float(-(rate * np.log(rate) + (1 - rate) * np.log(1 - rate))), 4))
-        state = {k: v.half() for k, v in model.state_dict().items()
-                 if not k.startswith("bert.embeddings")}
-        names = sorted(state)
-        for h in range(0, len(names), 40):  # files of at most ~11 MB
-            torch.save({k: state[k] for k in names[h:h + 40]}, out / f"weights-L{n_layers}-{h // 40}.pt")
     print("total s", round(time.time() - t0))
 
 
