@@ -113,6 +113,7 @@ def main() -> None:
     ap.add_argument("--bucket", action="store_true",
                     help="batch pairs of similar length (pools of 50 batches sorted by length, "
                          "the batches shuffled): less padding, about twice as fast on a CPU")
+    ap.add_argument("--fp32", action="store_true", help="no bf16 autocast on a GPU (as on a CPU)")
     ap.add_argument("--score-last-only", action="store_true",
                     help="score the dev rows after the last epoch only (on a CPU, scoring "
                          "all 12,980 dev rows costs about a quarter of a 25 %% epoch)")
@@ -139,7 +140,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    bf16 = {"device_type": device, "dtype": torch.bfloat16, "enabled": device == "cuda"}
+    bf16 = {"device_type": device, "dtype": torch.bfloat16, "enabled": device == "cuda" and not args.fp32}
     for n_layers in [int(x) for x in args.layers.split(",")]:
         if time.time() - t0 > args.budget:
             print("budget spent; skipping L", n_layers)
