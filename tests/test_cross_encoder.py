@@ -51,6 +51,20 @@ def test_a_pair_scores_the_same_alone_and_beside_longer_ones(encoder):
     assert encoder.score(question, []).shape == (0,)
 
 
+def test_pairs_scored_side_by_side_score_exactly_as_one_at_a_time(encoder):
+    """The pairs of one call run in parallel threads; each still runs alone, so every score is
+    the one it gets by itself, to the bit."""
+    question = "How many civilians did the soldiers relocate?"
+    sentences = ["Almost 500 civilians were relocated by Russian peacekeepers.",
+                 "The soldiers said six lives had been lost in the shelling of the town.",
+                 "Aid convoys reached the villages on Tuesday.",
+                 "The Lachin corridor has been blocked for nine months.",
+                 "Officials said the relocation would continue for several days."]
+    together = encoder.score(question, sentences)
+    alone = np.array([encoder.score(question, [s])[0] for s in sentences])
+    assert together.dtype == np.float32 and np.array_equal(together, alone), (together, alone)
+
+
 def test_the_combining_model_matches_the_encoder_it_was_fitted_with():
     meta = json.loads(STACK_FILE.read_text())
     assert tuple(meta["features"]) == STACK_FEATURES
