@@ -71,6 +71,22 @@ def test_onnx_vectors_match_torch(tmp_path):
 
 
 @pytest.mark.integration
+def test_onnx_vectors_are_the_same_to_the_bit_on_one_thread_or_two():
+    """The encoder runs two threads a run (a query encodes faster); its threads split the rows
+    and columns of each product, never a sum, so the vectors are those of one thread, and an
+    index built on one machine answers the same on another."""
+    from assistant.embeddings import OnnxEncoder, export_folder
+
+    export_dir = Settings.load().model_cache_path
+    onnx = Embedder(runtime="onnx", export_dir=export_dir)  # makes the export if need be
+    assert onnx.runtime == "onnx"
+    folder = export_folder(onnx.path, export_dir)
+    one, two = OnnxEncoder(folder, threads=1), OnnxEncoder(folder, threads=2)
+    for batch in (1, 16):  # a query alone; an ingest's batches
+        assert np.array_equal(one.encode(TEXTS, batch), two.encode(TEXTS, batch))
+
+
+@pytest.mark.integration
 def test_onnx_falls_back_to_torch_when_the_export_cannot_be_made(tmp_path, monkeypatch, caplog):
     import assistant.embeddings as embeddings
 
