@@ -32,6 +32,19 @@ def refers_back(text: str) -> bool:
                 & _BACK_REFERENCES)
 
 
+_POOL: list[ThreadPoolExecutor | None] = []
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """One pool for the process, whatever the number of encoders (every Assistant loads one):
+    as many threads as cores, at most 4; none on one core."""
+    if not _POOL:
+        workers = min(4, os.cpu_count() or 1)
+        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="cross-encoder")
+                     if workers > 1 else None)
+    return _POOL[0]
+
+
 class CrossEncoder:
     def __init__(self, path: Path = FILE, model_folder: str | None = None):
         import onnxruntime as ort
@@ -54,9 +67,7 @@ class CrossEncoder:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        workers = min(4, os.cpu_count() or 1)
-        self._pool = (ThreadPoolExecutor(workers, thread_name_prefix="cross-encoder")
-                      if workers > 1 else None)
+        self._pool = _pool()
 
     def score_in_context(self, question: str, sentences: list[str], previous: list[str | None],
                          alone: np.ndarray | None = None) -> np.ndarray:
