@@ -9,6 +9,7 @@ downloaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -32,17 +33,12 @@ def refers_back(text: str) -> bool:
                 & _BACK_REFERENCES)
 
 
-_POOL: list[ThreadPoolExecutor | None] = []
-
-
+@functools.cache
 def _pool() -> ThreadPoolExecutor | None:
     """One pool for the process, whatever the number of encoders (every Assistant loads one):
     as many threads as cores, at most 4; none on one core."""
-    if not _POOL:
-        workers = min(4, os.cpu_count() or 1)
-        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="cross-encoder")
-                     if workers > 1 else None)
-    return _POOL[0]
+    workers = min(4, os.cpu_count() or 1)
+    return ThreadPoolExecutor(workers, thread_name_prefix="cross-encoder") if workers > 1 else None
 
 
 class CrossEncoder:
